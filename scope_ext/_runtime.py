@@ -178,7 +178,7 @@ async def open_runtime(*, shutdown_timeout: float = 30.0) -> AsyncIterator[Runti
     rt = Runtime()
     token = _current_runtime.set(rt)
     try:
-        async with trio.open_nursery() as nursery:
+        async with _single_errors(), trio.open_nursery() as nursery:
             rt._nursery = nursery
             nursery.start_soon(rt._deadlines.run, name="scope_ext:deadlines")
             rt.status = "starting"
@@ -194,6 +194,17 @@ async def open_runtime(*, shutdown_timeout: float = 30.0) -> AsyncIterator[Runti
                 nursery.cancel_scope.cancel()
     finally:
         _current_runtime.reset(token)
+
+
+@asynccontextmanager
+async def _single_errors() -> AsyncIterator[None]:
+    """Our own tasks never raise, so a group with one error holds the caller's error: unwrap it."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1 and not isinstance(group.exceptions[0], BaseExceptionGroup):
+            raise group.exceptions[0] from None
+        raise
 
 
 def run(main: Callable[[Runtime], Awaitable[T]], **options: Any) -> T:

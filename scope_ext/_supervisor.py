@@ -247,7 +247,8 @@ class Supervisor(Service):
             if isinstance(child.last_reason, BaseException):
                 child.last_exception = child.last_reason
             raise
-        child.status = "running"
+        if child.proc is proc and child.status == "starting":  # it may already have exited again
+            child.status = "running"
         return proc
 
     async def _stop(self, child: _Child) -> None:
@@ -295,14 +296,14 @@ class Supervisor(Service):
 
         Returns the child's next incarnation when the carrier may host it, else None.
         """
-        if child.proc is not proc or child.status in ("starting", "stopping"):
-            return None  # a failed start or an ordered stop: whoever started or stopped it handles it
+        if child.proc is not proc or child.status == "stopping" or (child.status == "starting" and proc.started_at is None):
+            return None  # an ordered stop or a failed start: whoever stops or starts it handles it
         child.proc = None
         child.last_reason = reason
         if isinstance(reason, BaseException):
             child.last_exception = reason
         me = self.process
-        if me.status != "running" or me._stop_reason is not None:
+        if me.status == "stopped" or me._stop_reason is not None:  # going down: no restarts
             child.status = "stopped"
             return None
         if not self._wants_restart(child, reason):

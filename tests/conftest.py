@@ -1,0 +1,27 @@
+"""Shared helpers: run a test body inside a fresh runtime under plain ``trio.run``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+import scope_ext
+
+
+@pytest.fixture(autouse=True)
+def _quiet_crash_logs() -> Any:
+    """Crashes are expected in these tests; they are asserted through reports, not log output."""
+    logger = logging.getLogger("scope_ext")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def in_runtime() -> Callable[[Callable[[scope_ext.Runtime], Awaitable[Any]]], Any]:
+    """``in_runtime(async_fn)`` runs ``async_fn(runtime)`` in a fresh runtime and returns its result."""
+    return scope_ext.run
