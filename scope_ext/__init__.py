@@ -13,7 +13,7 @@ from ._exceptions import (
     StartError,
     SupervisorError,
 )
-from ._ipython import load_ipython_extension, unload_ipython_extension
+from ._ipython import load_ipython_extension, runtime_thread, unload_ipython_extension
 from ._namespace import Namespace
 from ._process import (
     KILLED,
@@ -60,7 +60,7 @@ __all__ = [
     "Supervisor", "SupervisorError", "SupervisorSnapshot", "Target", "TaskSupervisor", "Via",
     "call", "cast", "cast_nowait", "count_children", "current_namespace", "current_process",
     "current_runtime", "delete_child", "is_normal_exit", "load_ipython_extension", "monitor",
-    "open_runtime", "render_snapshot", "resolve", "restart_child", "run", "send", "send_nowait",
+    "open_runtime", "render_snapshot", "resolve", "restart_child", "run", "runtime_thread", "send", "send_nowait",
     "start_child", "start_task", "task_map", "terminate_child", "unload_ipython_extension",
     "which_children",
 ]

@@ -1,0 +1,141 @@
+"""In a real IPython kernel (jupyter_client): the runtime thread, %scope, interrupts, shutdown."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from queue import Empty
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+
+class Kernel:
+    """A running kernel and a helper that executes a cell and collects what it printed."""
+
+    def __init__(self) -> None:
+        self.km, self.kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+
+    def execute(self, code: str, timeout: float = 30.0, interrupt_after: float | None = None) -> dict:
+        msg_id = self.kc.execute(textwrap.dedent(code))
+        out = {"stdout": "", "stderr": "", "error": None, "results": []}
+        interrupted = False
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=interrupt_after if (interrupt_after and not interrupted) else timeout)
+            except Empty:
+                if interrupt_after and not interrupted:
+                    self.km.interrupt_kernel()
+                    interrupted = True
+                    continue
+                raise
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                out[content["name"]] += content["text"]
+            elif kind == "error":
+                out["error"] = (content["ename"], content["evalue"])
+            elif kind == "execute_result":
+                out["results"].append(content["data"].get("text/plain", ""))
+            elif kind == "status" and content["execution_state"] == "idle":
+                return out
+
+    def ok(self, code: str, **kw) -> dict:
+        out = self.execute(code, **kw)
+        assert out["error"] is None, out
+        return out
+
+    def close(self, now: bool = True) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=now)
+
+
+@pytest.fixture
+def kernel():
+    k = Kernel()
+    yield k
+    k.close()
+
+
+TICKER = """
+import time, scope_ext
+
+class Ticker(scope_ext.Service):
+    def init(self, path=None):
+        self.times = []
+        self.path = path
+        self.send_after(0.05, "tick")
+    def handle_info(self, message):
+        self.times.append(time.monotonic())
+        self.send_after(0.05, "tick")
+    def handle_call(self, request, caller):
+        return list(self.times)
+    def terminate(self, reason):
+        if self.path:
+            open(self.path, "w").write(f"terminated {reason} after {len(self.times)} ticks")
+
+rt_thread = scope_ext.runtime_thread()
+"""
+
+
+def test_services_keep_running_while_a_cell_blocks(kernel):
+    kernel.ok("%load_ext scope_ext")
+    kernel.ok(TICKER + "rt_thread.run(lambda: rt_thread.runtime.production.start(Ticker, name='ticker'))")
+    kernel.ok("t0 = time.monotonic(); time.sleep(1); t1 = time.monotonic()")
+    out = kernel.ok("times = rt_thread.run(lambda: scope_ext.call('ticker', 'times')); "
+                    "print(sum(t0 < t < t1 for t in times))")
+    assert int(out["stdout"]) >= 10  # ~20 ticks at 20 Hz during the blocked cell
+
+    status = kernel.ok("%scope status")["stdout"]
+    assert "scope_ext runtime running" in status and "production (running)" in status
+    tree = kernel.ok("%scope tree")["results"][0]
+    assert "ticker" in tree and "running" in tree
+
+
+def test_keyboard_interrupt_in_a_cell_does_not_kill_the_runtime(kernel):
+    kernel.ok("%load_ext scope_ext")
+    kernel.ok(TICKER + "rt_thread.run(lambda: rt_thread.runtime.production.start(Ticker, name='ticker'))")
+    out = kernel.execute("time.sleep(20)", interrupt_after=1.0)
+    assert out["error"] is not None and out["error"][0] == "KeyboardInterrupt"
+    out = kernel.ok("n1 = len(rt_thread.run(lambda: scope_ext.call('ticker', 'times'))); time.sleep(0.3); "
+                    "print(len(rt_thread.run(lambda: scope_ext.call('ticker', 'times'))) - n1)")
+    assert int(out["stdout"]) >= 3
+    assert "running" in kernel.ok("%scope status")["stdout"]
+
+
+def test_magic_errors_are_one_clear_line(kernel):
+    kernel.ok("%load_ext scope_ext")
+    # IPython shows a UsageError as one stderr line, without a traceback
+    out = kernel.execute("%scope frobnicate")
+    assert out["stderr"].strip() == "UsageError: %scope: unknown command 'frobnicate'; try %scope help"
+    out = kernel.execute("%scope tree extra args")
+    assert out["stderr"].startswith("UsageError: %scope tree: wrong arguments") and "Traceback" not in out["stderr"]
+    assert "%scope start" in kernel.ok("%scope help")["stdout"]
+
+
+def test_stop_start_and_unload_stop_services_cleanly(kernel, tmp_path: Path):
+    marker = tmp_path / "terminated.txt"
+    kernel.ok("%load_ext scope_ext")
+    kernel.ok(TICKER + f"rt_thread.run(lambda: rt_thread.runtime.production.start(Ticker, {str(marker)!r}, name='t'))")
+    kernel.ok("time.sleep(0.2)")
+    kernel.ok("%scope stop")
+    assert marker.read_text().startswith("terminated shutdown")
+    assert "stopped" in kernel.ok("%scope status")["stdout"]
+    marker.unlink()
+    kernel.ok("%scope start")
+    kernel.ok(f"rt_thread.run(lambda: rt_thread.runtime.production.start(Ticker, {str(marker)!r}, name='t'))")
+    kernel.ok("%unload_ext scope_ext")
+    assert marker.read_text().startswith("terminated shutdown")
+
+
+def test_kernel_shutdown_stops_the_runtime_cleanly(tmp_path: Path):
+    marker = tmp_path / "terminated.txt"
+    k = Kernel()
+    try:
+        k.ok("%load_ext scope_ext")
+        k.ok(TICKER + f"rt_thread.run(lambda: rt_thread.runtime.production.start(Ticker, {str(marker)!r}, name='t'))")
+        k.ok("time.sleep(0.2)")
+    finally:
+        k.close(now=False)
+    assert marker.read_text().startswith("terminated shutdown")

@@ -1,0 +1,74 @@
+"""Snapshots: one consistent picture of every tree, and its rich rendering."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+from rich.console import Console
+from services import Echo, Slow
+
+import scope_ext as sx
+from scope_ext import ChildSpec
+
+
+def test_snapshot_describes_trees_children_and_budgets(in_runtime):
+    async def main(rt):
+        children = [ChildSpec("a", Echo, name="a"), ChildSpec("slow", Slow, (10.0,), name="slow", shutdown=0.1),
+                    ChildSpec("inner", sx.Supervisor, ([ChildSpec("x", Echo, name="x")], "rest_for_one", 7, 9.0))]
+        await rt.production.start(sx.Supervisor, children, "one_for_all", 5, 5.0, id="top")
+        await rt.create_namespace("scratch")
+        with pytest.raises(sx.ServiceExited):
+            await sx.call("x", "crash")
+        for i in range(3):
+            await sx.cast("slow", i)
+            await trio.sleep(0)
+        await sx.call("a", "ping")
+        await trio.sleep(0.02)
+        snap = rt.snapshot()
+        assert [ns.name for ns in snap.namespaces] == ["production", "scratch"]
+        prod = snap.find("production")
+        top = prod.tree.children[0]
+        assert isinstance(top, sx.SupervisorSnapshot)
+        assert (top.id, top.strategy, top.max_restarts, top.restarts_used, top.restarts_left) == ("top", "one_for_all", 5, 0, 5)
+        a, slow, inner = top.children
+        assert (a.id, a.kind, a.status, a.handled, a.capacity) == ("a", "worker", "running", 1, 1000)
+        assert (slow.mailbox, slow.capacity) == (2, 4)
+        assert (inner.strategy, inner.restarts_used, inner.restarts_left) == ("rest_for_one", 1, 6)
+        (x,) = inner.children
+        assert x.restarts == 1 and x.status == "running"
+        assert x.last_error == "ValueError: crash requested in None"
+        assert "Traceback" in x.last_traceback and "handle_call" in x.last_traceback
+        assert a.uptime > 0 and prod.processes == 6 and prod.names == 3
+        assert snap.processes == 7 and snap.crashes == 1
+        assert snap.find("scratch").tree.children == ()
+
+    in_runtime(main)
+
+
+def test_snapshot_shows_stopped_and_restarting_children(in_runtime):
+    async def main(rt):
+        sup = await rt.production.start(sx.Supervisor, [ChildSpec("t", Echo, restart="transient", name="t")], id="s")
+        await sx.call("t", ("stop", "normal"))
+        await trio.sleep(0.01)
+        (child,) = rt.snapshot().find("production").tree.children[0].children
+        assert (child.status, child.pid) == ("stopped", None)
+        await sx.terminate_child(rt.production.root, "s")
+        assert rt.snapshot().find("production").tree.children[0].status == "stopped"
+        assert not sup.alive
+
+    in_runtime(main)
+
+
+def test_snapshot_renders_with_rich(in_runtime):
+    async def main(rt):
+        await rt.production.start(sx.Supervisor, [ChildSpec("worker-1", Echo, name="w")], id="app")
+        with pytest.raises(sx.ServiceExited):
+            await sx.call("w", "crash")
+        console = Console(width=200, record=True, color_system=None)
+        console.print(rt.snapshot())
+        text = console.export_text()
+        assert "production running" in text
+        assert "app" in text and "one_for_one" in text and "budget 1/3 in 5s" in text
+        assert "worker-1" in text and "restarts 1" in text and "last error: ValueError" in text
+
+    in_runtime(main)
