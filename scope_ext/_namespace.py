@@ -27,6 +27,8 @@ class Namespace:
         self._registries: dict[str, Registry] = {"names": self.names}
         self.root: Process | None = None
         self.dropped = False
+        #: Live processes in this namespace (kept by Process itself).
+        self.process_count = 0
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name!r} {self.status}>"

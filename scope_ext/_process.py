@@ -229,6 +229,7 @@ class Process:
         self._starter: Task | None = None
         self._helpers: set[trio.CancelScope] | None = None
         runtime._processes[self.pid] = self
+        namespace.process_count += 1
 
     def __repr__(self) -> str:
         return f"<Process {self.pid} {self.label!r} {self.status}>"
@@ -388,6 +389,7 @@ class Process:
         if isinstance(reason, BaseException):
             self.last_exception = reason
         self.runtime._processes.pop(self.pid, None)
+        self.namespace.process_count -= 1
         if self._names:
             for registry, key in self._names:
                 registry._drop(key, self)

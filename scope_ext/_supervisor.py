@@ -55,6 +55,8 @@ class ChildSpec:
     type: Kind | None = None
     name: Hashable | None = None
     capacity: int | None = field(default=None, compare=False)
+    #: ``supervisor``, ``worker`` or ``task`` (an async function child); derived from ``type`` and ``start``.
+    kind: Kind = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         hash(self.id)
@@ -70,13 +72,8 @@ class ChildSpec:
             raise ValueError(f"child {self.id!r}: shutdown must be seconds >= 0, 'brutal_kill' or 'infinity', not {shutdown!r}")
         if self.type is not None and self.type not in ("worker", "supervisor"):
             raise ValueError(f"child {self.id!r}: type must be worker or supervisor, not {self.type!r}")
-
-    @property
-    def kind(self) -> Kind:
-        """``supervisor``, ``worker`` or ``task`` (an async function child)."""
-        if self.type is not None:
-            return self.type
-        return self.start.kind if check_service_class(self.start) else "task"  # type: ignore[union-attr]
+        kind = self.type or (self.start.kind if check_service_class(self.start) else "task")  # type: ignore[union-attr]
+        object.__setattr__(self, "kind", kind)
 
     @property
     def shutdown_time(self) -> ShutdownTime:
