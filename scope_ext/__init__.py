@@ -32,7 +32,7 @@ from ._registry import ANY, Registry, Via, current_namespace, current_runtime
 from ._render import render_snapshot
 from ._runtime import CrashReport, Runtime, open_runtime, run
 from ._service import NOREPLY, Service, Target, call, cast, cast_nowait, monitor, resolve, send, send_nowait
-from ._snapshot import ChildSnapshot, NamespaceSnapshot, RuntimeSnapshot, SupervisorSnapshot
+from ._snapshot import NamespaceSnapshot, NodeSnapshot, RuntimeSnapshot, Supervision
 from ._supervisor import (
     ChildCounts,
     ChildInfo,
@@ -49,15 +49,14 @@ from ._supervisor import (
 from ._task_supervisor import MapResult, MapStream, TaskSupervisor, start_task, task_map
 from ._thread import RuntimeThread
 
-
 __all__ = [
     "ANY", "KILLED", "NOPROC", "NOREPLY", "NORMAL", "SHUTDOWN",
     "AlreadyRegistered", "CallError", "CallTimeout", "Caller", "ChildCounts", "ChildInfo",
-    "ChildSnapshot", "ChildSpec", "CrashReport", "Down", "DynamicSupervisor", "MailboxFull",
-    "MapResult", "MapStream", "Monitor", "Namespace", "NamespaceError", "NamespaceSnapshot",
+    "ChildSpec", "CrashReport", "Down", "DynamicSupervisor", "MailboxFull",
+    "MapResult", "MapStream", "Monitor", "Namespace", "NamespaceError", "NamespaceSnapshot", "NodeSnapshot",
     "NotRunning", "Process", "Registry", "Runtime", "RuntimeNotRunning", "RuntimeSnapshot",
     "RuntimeThread", "ScopeError", "Service", "ServiceExited", "Shutdown", "StartError",
-    "Supervisor", "SupervisorError", "SupervisorSnapshot", "Target", "TaskSupervisor", "Via",
+    "Supervisor", "SupervisorError", "Supervision", "Target", "TaskSupervisor", "Via",
     "call", "cast", "cast_nowait", "count_children", "current_namespace", "current_process",
     "current_runtime", "delete_child", "is_normal_exit", "load_ipython_extension", "monitor",
     "open_runtime", "render_snapshot", "resolve", "restart_child", "run", "runtime_thread", "send", "send_nowait",

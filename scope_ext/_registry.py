@@ -56,7 +56,7 @@ def matches(value: Any, pattern: Any) -> bool:
         return (
             isinstance(value, type(pattern))
             and len(value) == len(pattern)
-            and all(matches(v, p) for v, p in zip(value, pattern))
+            and all(matches(v, p) for v, p in zip(value, pattern, strict=True))
         )
     if isinstance(pattern, dict):
         return isinstance(value, dict) and all(k in value and matches(value[k], p) for k, p in pattern.items())

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.text import Text
 from rich.tree import Tree
 
-from ._snapshot import ChildSnapshot, NamespaceSnapshot, RuntimeSnapshot, SupervisorSnapshot
+from ._snapshot import NamespaceSnapshot, NodeSnapshot, RuntimeSnapshot
 
 STATUS_STYLE = {
     "running": "green",
@@ -27,16 +27,17 @@ def _uptime(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def _label(node: ChildSnapshot | SupervisorSnapshot) -> Text:
+def _label(node: NodeSnapshot) -> Text:
     text = Text()
     text.append(str(node.id), style="bold")
     if node.pid is not None:
         text.append(f" <{node.pid}>", style="dim")
     text.append(f" {node.status}", style=STATUS_STYLE.get(node.status, ""))
-    if isinstance(node, SupervisorSnapshot):
-        text.append(f"  {node.strategy}", style="blue")
-        budget_style = "red" if node.restarts_left == 0 else "dim"
-        text.append(f"  budget {node.restarts_used}/{node.max_restarts} in {node.max_seconds:g}s", style=budget_style)
+    sup = node.supervision
+    if sup is not None:
+        text.append(f"  {sup.strategy}", style="blue")
+        budget_style = "red" if sup.restarts_left == 0 else "dim"
+        text.append(f"  budget {sup.restarts_used}/{sup.max_restarts} in {sup.max_seconds:g}s", style=budget_style)
     else:
         text.append(f"  {node.kind}", style="dim")
         if node.capacity:
@@ -51,11 +52,10 @@ def _label(node: ChildSnapshot | SupervisorSnapshot) -> Text:
     return text
 
 
-def _add(tree: Tree, node: ChildSnapshot | SupervisorSnapshot) -> None:
+def _add(tree: Tree, node: NodeSnapshot) -> None:
     branch = tree.add(_label(node))
-    if isinstance(node, SupervisorSnapshot):
-        for child in node.children:
-            _add(branch, child)
+    for child in node.children:
+        _add(branch, child)
 
 
 def render_namespace(ns: NamespaceSnapshot) -> Tree:
@@ -64,11 +64,14 @@ def render_namespace(ns: NamespaceSnapshot) -> Tree:
     head.append(ns.name, style="bold underline")
     head.append(f" {ns.status}", style=STATUS_STYLE.get(ns.status, ""))
     head.append(f"  {ns.processes} processes, {ns.names} names", style="dim")
+    if ns.root is not None and ns.root.supervision is not None:
+        sup = ns.root.supervision
+        head.append(f"  root budget {sup.restarts_used}/{sup.max_restarts} in {sup.max_seconds:g}s", style="dim")
     tree = Tree(head)
-    if ns.tree is not None:
-        for child in ns.tree.children:
+    if ns.root is not None:
+        for child in ns.root.children:
             _add(tree, child)
-        if not ns.tree.children:
+        if not ns.root.children:
             tree.add(Text("(empty)", style="dim"))
     return tree
 

@@ -11,8 +11,6 @@ import traceback
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, TypeVar
 
 import trio
@@ -31,20 +29,32 @@ T = TypeVar("T")
 PRODUCTION = "production"
 
 
-@dataclass(frozen=True, eq=False)
 class CrashReport:
-    """A process crashed: who, where, when (runtime clock), and the exception."""
+    """A process crashed: who, where, when (runtime clock), and the exception.
 
-    pid: int
-    label: str
-    namespace: str
-    time: float
-    exception: BaseException = field(repr=False)
+    A plain slotted class: one is made per crash, on the restart path, so it must be cheap; the
+    traceback is formatted only when first read.
+    """
 
-    @cached_property
+    __slots__ = ("pid", "label", "namespace", "time", "exception", "_traceback")
+
+    def __init__(self, pid: int, label: str, namespace: str, time: float, exception: BaseException) -> None:
+        self.pid = pid
+        self.label = label
+        self.namespace = namespace
+        self.time = time
+        self.exception = exception
+        self._traceback: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<CrashReport {self.label!r} (pid {self.pid}) in {self.namespace!r}: {self.exception!r}>"
+
+    @property
     def traceback(self) -> str:
         """The formatted traceback (formatted on first read)."""
-        return "".join(traceback.format_exception(self.exception))
+        if self._traceback is None:
+            self._traceback = "".join(traceback.format_exception(self.exception))
+        return self._traceback
 
 
 class Runtime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Union
+from typing import Any, ClassVar, NamedTuple, Union
 
 import trio
 from trio.lowlevel import current_task, wait_task_rescheduled
@@ -30,12 +30,10 @@ from ._process import (
     is_cancellation,
     is_normal_exit,
 )
-
-if TYPE_CHECKING:
-    from ._registry import Via
+from ._registry import Via, current_namespace
 
 #: A service reference: a Process, a ``Via`` name, or a name in the current namespace.
-Target = Union[Process, "Via", Hashable]
+Target = Union[Process, Via, Hashable]
 
 log = logging.getLogger("scope_ext.runtime")
 
@@ -154,34 +152,34 @@ async def run_service(proc: Process) -> Any:
 
 async def _lifecycle(proc: Process, svc: Service) -> Any:
     flags = _dispatch(type(svc))
-    try:
-        started = svc.init(*proc._args)
-        if flags.init:
-            await started
-    except BaseException as exc:
-        if is_cancellation(exc):
-            raise
-        proc.runtime._report_crash(proc, exc)
-        return exc
+    _, error = await attempt(proc, svc.init, proc._args, flags.init)
+    if error is not None:
+        return error
     proc._started()
-    try:
-        reason = await _serve(proc, svc, flags)
-    except BaseException as exc:
-        if is_cancellation(exc):
-            raise
-        proc.runtime._report_crash(proc, exc)
-        reason = exc
-    try:
-        done = svc.terminate(reason)
-        if flags.terminate:
-            await done
-    except BaseException as exc:
-        if is_cancellation(exc):
-            raise
-        proc.runtime._report_crash(proc, exc)
-        if is_normal_exit(reason):
-            reason = exc
+    reason, error = await attempt(proc, _serve, (proc, svc, flags), True)
+    if error is not None:
+        reason = error
+    _, error = await attempt(proc, svc.terminate, (reason,), flags.terminate)
+    if error is not None and is_normal_exit(reason):
+        reason = error
     return reason
+
+
+async def attempt(proc: Process, fn: Callable[..., Any], args: tuple, is_async: bool) -> tuple[Any, BaseException | None]:
+    """Run one callback of ``proc``: ``(result, None)``, or ``(None, error)`` with the crash reported.
+
+    Cancellation passes through untouched: it belongs to whoever cancelled.
+    """
+    try:
+        result = fn(*args)
+        if is_async:
+            result = await result
+        return result, None
+    except BaseException as exc:
+        if is_cancellation(exc):
+            raise
+        proc.runtime._report_crash(proc, exc)
+        return None, exc
 
 
 async def _serve(proc: Process, svc: Service, flags: _Dispatch) -> Any:
@@ -206,7 +204,7 @@ async def _serve(proc: Process, svc: Service, flags: _Dispatch) -> Any:
         proc.handled += 1
         if kind == CALL:
             proc._current = caller
-            result = handle_call(message, caller)
+            result = handle_call(message, caller)  # type: ignore[arg-type]  # calls carry a caller
             if call_async:
                 result = await result
             proc._current = None
@@ -238,9 +236,7 @@ def resolve(target: Target) -> Process:
     current namespace. Raises :class:`NotRunning` if nothing runs under it."""
     if type(target) is Process:
         return target
-    from ._registry import Via, current_namespace
-
-    if isinstance(target, Via):
+    if type(target) is Via:
         proc = target.registry.whereis(target.key)
     elif isinstance(target, Hashable):
         proc = current_namespace().names.whereis(target)

@@ -1,8 +1,9 @@
 """Snapshots: a consistent, immutable picture of every supervision tree.
 
-Nodes are named tuples (a frozen dataclass costs several times more to build). Taken in one synchronous pass in the runtime's thread (nothing can change meanwhile), from plain
-attributes only, so it is cheap enough to take ten times a second with a thousand services. The
-widgets, magics and renderers read only this.
+Taken in one synchronous pass in the runtime's thread (nothing can change meanwhile), from plain
+attributes only, so it is cheap enough to take ten times a second with a thousand services. Nodes
+are named tuples (a frozen dataclass costs several times more to build). The widgets, magics and
+renderers read only this.
 """
 
 from __future__ import annotations
@@ -23,53 +24,43 @@ if TYPE_CHECKING:
     from ._supervisor import Supervisor, _Child
 
 
-class ChildSnapshot(NamedTuple):
-    """One worker or task child."""
+class Supervision(NamedTuple):
+    """What a supervisor node adds: its strategy and restart budget right now."""
 
-    id: Hashable
-    pid: int | None
-    kind: str
-    status: str
-    restarts: int
-    mailbox: int
-    capacity: int
-    handled: int
-    uptime: float
-    last_error: str | None
-    last_traceback: str | None
-
-
-class SupervisorSnapshot(NamedTuple):
-    """A supervisor, its restart budget and its children (workers or nested supervisors)."""
-
-    id: Hashable
-    pid: int | None
-    kind: str
-    status: str
-    restarts: int
-    mailbox: int
-    capacity: int
-    handled: int
-    uptime: float
-    last_error: str | None
-    last_traceback: str | None
     strategy: str
     max_restarts: int
     max_seconds: float
     restarts_used: int
     restarts_left: int
-    children: tuple[ChildSnapshot | SupervisorSnapshot, ...]
+
+
+class NodeSnapshot(NamedTuple):
+    """One process in a tree: a worker, a task, or a supervisor (``supervision`` and ``children``)."""
+
+    id: Hashable
+    pid: int | None
+    kind: str
+    status: str
+    restarts: int
+    mailbox: int
+    capacity: int
+    handled: int
+    uptime: float
+    last_error: str | None
+    last_traceback: str | None
+    supervision: Supervision | None = None
+    children: tuple[NodeSnapshot, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class NamespaceSnapshot:
-    """One namespace: its status, its root tree and how many processes and names it has."""
+    """One namespace: its status, its root supervisor's node and how many processes and names it has."""
 
     name: str
     status: str
     processes: int
     names: int
-    tree: SupervisorSnapshot | None
+    root: NodeSnapshot | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,41 +92,28 @@ def _format(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc))
 
 
-def _error(exc: BaseException | None) -> tuple[str | None, str | None]:
-    if exc is None:
-        return None, None
-    return describe_reason(exc), _format(exc)
-
-
 def _node(
-    child_id: Hashable, kind: str, proc: Process | None, status: str, restarts: int, exc: BaseException | None,
-    now: float,
-) -> ChildSnapshot | SupervisorSnapshot:
-    error, tb = _error(exc)
+    node_id: Hashable, kind: str, proc: Process | None, status: str, restarts: int,
+    exc: BaseException | None, now: float,
+) -> NodeSnapshot:
+    error, tb = (None, None) if exc is None else (describe_reason(exc), _format(exc))
     if proc is None:
-        return ChildSnapshot(child_id, None, kind, status, restarts, 0, 0, 0, 0.0, error, tb)
+        return NodeSnapshot(node_id, None, kind, status, restarts, 0, 0, 0, 0.0, error, tb)
     mailbox = len(proc.mailbox) if proc.mailbox is not None else 0
     uptime = now - proc.started_at if proc.started_at is not None else 0.0
-    sup = proc.service
-    if proc.kind == "supervisor" and sup is not None and hasattr(sup, "_children"):
-        return _supervisor(child_id, proc, sup, status, restarts, mailbox, uptime, error, tb, now)
-    return ChildSnapshot(child_id, proc.pid, proc.kind, status, restarts, mailbox, proc.capacity, proc.handled, uptime, error, tb)
+    sup: Supervisor | None = proc.service if proc.kind == "supervisor" else None
+    supervision: Supervision | None = None
+    children: tuple[NodeSnapshot, ...] = ()
+    if sup is not None and hasattr(sup, "_children"):  # a supervisor past the start of its init
+        sup._expire_restarts(now)
+        used = len(sup._restart_times)
+        supervision = Supervision(sup.strategy, sup.max_restarts, sup.max_seconds, used, max(0, sup.max_restarts - used))
+        children = tuple(_child(record, now) for record in sup._children)
+    return NodeSnapshot(node_id, proc.pid, proc.kind, status, restarts, mailbox, proc.capacity, proc.handled,
+                        uptime, error, tb, supervision, children)
 
 
-def _supervisor(
-    child_id: Hashable, proc: Process, sup: Supervisor, status: str, restarts: int, mailbox: int,
-    uptime: float, error: str | None, tb: str | None, now: float,
-) -> SupervisorSnapshot:
-    sup._expire_restarts(now)
-    used = len(sup._restart_times)
-    children = tuple(_child(record, now) for record in sup._children)
-    return SupervisorSnapshot(
-        child_id, proc.pid, "supervisor", status, restarts, mailbox, proc.capacity, proc.handled, uptime,
-        error, tb, sup.strategy, sup.max_restarts, sup.max_seconds, used, max(0, sup.max_restarts - used), children,
-    )
-
-
-def _child(record: _Child, now: float) -> ChildSnapshot | SupervisorSnapshot:
+def _child(record: _Child, now: float) -> NodeSnapshot:
     proc = record.proc
     status = record.status
     if proc is not None and status == "running" and proc.status == "starting":
@@ -145,12 +123,10 @@ def _child(record: _Child, now: float) -> ChildSnapshot | SupervisorSnapshot:
 
 def _namespace(ns: Namespace, now: float) -> NamespaceSnapshot:
     root = ns.root
-    tree = None
-    if root is not None and root.alive and root.service is not None and hasattr(root.service, "_children"):
+    node = None
+    if root is not None and root.alive:
         node = _node(ns.name, "supervisor", root, root.status, 0, root.last_exception, now)
-        assert isinstance(node, SupervisorSnapshot)
-        tree = node
-    return NamespaceSnapshot(ns.name, ns.status, ns.process_count, ns.names.count(), tree)
+    return NamespaceSnapshot(ns.name, ns.status, ns.process_count, ns.names.count(), node)
 
 
 def take_snapshot(rt: Runtime) -> RuntimeSnapshot:

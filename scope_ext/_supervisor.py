@@ -25,8 +25,8 @@ from typing import Any, Literal, NamedTuple
 import trio
 
 from ._exceptions import AlreadyRegistered, StartError, SupervisorError
-from ._process import INFO, Kind, Process, Shutdown, is_cancellation, is_normal_exit, spawn
-from ._service import Service, Target, call, check_service_class, run_service
+from ._process import INFO, Kind, Process, Shutdown, is_normal_exit, spawn
+from ._service import Service, Target, attempt, call, check_service_class, run_service
 
 Restart = Literal["permanent", "transient", "temporary"]
 ShutdownTime = float | Literal["brutal_kill", "infinity"]
@@ -44,7 +44,8 @@ class ChildSpec:
     ``start`` is a :class:`Service` subclass (started with ``init(*args)``) or an async function
     (run as a task process with ``start(*args)``). ``shutdown`` is seconds to wait after asking
     the child to stop before killing it, ``"brutal_kill"`` or ``"infinity"`` (default 5 s for
-    workers, infinity for supervisors). ``name`` registers the child in its namespace.
+    workers, infinity for supervisors). ``name`` registers the child in its namespace;
+    ``capacity`` overrides the service class's ``mailbox_capacity``.
     """
 
     id: Hashable
@@ -133,14 +134,8 @@ class _Refused(NamedTuple):
 async def run_task(proc: Process) -> Any:
     """Runner of a task process: ``start(*args)``; returns ``normal`` or what it raised."""
     proc._started()
-    try:
-        await proc._start(*proc._args)
-    except BaseException as exc:
-        if is_cancellation(exc):
-            raise
-        proc.runtime._report_crash(proc, exc)
-        return exc
-    return "normal"
+    _, error = await attempt(proc, proc._start, proc._args, True)
+    return "normal" if error is None else error
 
 
 def make_process(owner: Process, spec: ChildSpec, label: str | None = None) -> Process:

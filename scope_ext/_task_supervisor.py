@@ -15,16 +15,14 @@ from typing import Any, NamedTuple
 import trio
 
 from ._exceptions import NotRunning
-from ._process import KILLED, Process, _carry, is_cancellation
-from ._service import Target, resolve
+from ._process import KILLED, Process, _carry
+from ._service import Target, attempt, resolve
 from ._supervisor import ChildSpec, DynamicSupervisor, Restart, start_child
 
 
 class TaskSupervisor(DynamicSupervisor):
-    """A DynamicSupervisor for tasks; start with ``init(max_children=None)``."""
-
-    async def init(self, max_children: int | None = None, max_restarts: int = 3, max_seconds: float = 5.0) -> None:  # type: ignore[override]
-        await super().init(max_children, max_restarts, max_seconds)
+    """The supervisor of :func:`start_task` tasks and :func:`task_map` items; starts like a
+    DynamicSupervisor (``max_children``, ``max_restarts``, ``max_seconds``)."""
 
 
 async def start_task(
@@ -38,7 +36,7 @@ async def start_task(
 class MapResult(NamedTuple):
     """One item's outcome: ``value`` if it returned, else ``error`` (``TimeoutError`` on timeout)."""
 
-    index: int
+    position: int
     item: Any
     value: Any
     error: BaseException | None
@@ -132,12 +130,10 @@ class MapStream:
 
     async def _run(self, proc: Process) -> Any:
         proc._started()
-        try:
-            self._values[proc] = await self._fn(*proc._args)
-        except BaseException as exc:
-            if is_cancellation(exc):
-                raise
-            return exc
+        value, error = await attempt(proc, self._fn, proc._args, True)
+        if error is not None:
+            return error
+        self._values[proc] = value
         return "normal"
 
     def _finished(self, proc: Process, reason: Any, _carrier_free: bool) -> None:

@@ -27,20 +27,19 @@ def test_snapshot_describes_trees_children_and_budgets(in_runtime):
         snap = rt.snapshot()
         assert [ns.name for ns in snap.namespaces] == ["production", "scratch"]
         prod = snap.find("production")
-        top = prod.tree.children[0]
-        assert isinstance(top, sx.SupervisorSnapshot)
-        assert (top.id, top.strategy, top.max_restarts, top.restarts_used, top.restarts_left) == ("top", "one_for_all", 5, 0, 5)
+        top = prod.root.children[0]
+        assert top.id == "top" and top.supervision == sx.Supervision("one_for_all", 5, 5.0, 0, 5)
         a, slow, inner = top.children
-        assert (a.id, a.kind, a.status, a.handled, a.capacity) == ("a", "worker", "running", 1, 1000)
+        assert (a.id, a.kind, a.status, a.handled, a.capacity, a.supervision) == ("a", "worker", "running", 1, 1000, None)
         assert (slow.mailbox, slow.capacity) == (2, 4)
-        assert (inner.strategy, inner.restarts_used, inner.restarts_left) == ("rest_for_one", 1, 6)
+        assert inner.supervision == sx.Supervision("rest_for_one", 7, 9.0, 1, 6)
         (x,) = inner.children
         assert x.restarts == 1 and x.status == "running"
         assert x.last_error == "ValueError: crash requested in None"
         assert "Traceback" in x.last_traceback and "handle_call" in x.last_traceback
         assert a.uptime > 0 and prod.processes == 6 and prod.names == 3
         assert snap.processes == 7 and snap.crashes == 1
-        assert snap.find("scratch").tree.children == ()
+        assert snap.find("scratch").root.children == ()
 
     in_runtime(main)
 
@@ -50,10 +49,10 @@ def test_snapshot_shows_stopped_and_restarting_children(in_runtime):
         sup = await rt.production.start(sx.Supervisor, [ChildSpec("t", Echo, restart="transient", name="t")], id="s")
         await sx.call("t", ("stop", "normal"))
         await trio.sleep(0.01)
-        (child,) = rt.snapshot().find("production").tree.children[0].children
+        (child,) = rt.snapshot().find("production").root.children[0].children
         assert (child.status, child.pid) == ("stopped", None)
         await sx.terminate_child(rt.production.root, "s")
-        assert rt.snapshot().find("production").tree.children[0].status == "stopped"
+        assert rt.snapshot().find("production").root.children[0].status == "stopped"
         assert not sup.alive
 
     in_runtime(main)

@@ -98,7 +98,7 @@ def test_supervisor_matches_the_otp_model(case):
                 break
             children = await sx.which_children(sup)
             assert [c.id for c in children] == [c.id for c in model.children]
-            for real, expected in zip(children, model.children):
+            for real, expected in zip(children, model.children, strict=True):
                 assert (real.process is not None) == expected.running, (real, expected)
                 if real.process is not None:  # restarted by this event exactly when the model says so
                     assert (real.process.pid != pids[real.id]) == (expected.incarnation > 0), (real, expected)
