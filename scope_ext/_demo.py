@@ -73,6 +73,7 @@ async def _demo(rt: Runtime, seconds: float, console: Console) -> None:
             while True:
                 await trio.sleep(0.1)
                 live.update(rt.snapshot())
+    console.line()
     console.print(f"ticker counted {await call('ticker', 'now')} ticks; stopping in reverse order")
 
 

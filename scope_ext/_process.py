@@ -279,6 +279,10 @@ class Process:
         """Send ``request`` and wait for the reply; see :func:`scope_ext.call`."""
         if self is _current_process.get():
             raise RuntimeError(f"{self.label!r} called itself; that would wait forever")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds or None, not {timeout!r}")
+        if timeout == math.inf:
+            timeout = None
         caller = Caller(self, current_task(), timeout)
         mailbox = self.mailbox
         if mailbox is not None and len(mailbox) < self.capacity and self.status != "stopped":
@@ -312,9 +316,16 @@ class Process:
         return self.status != "stopped"
 
     def request_stop(self, reason: Any = SHUTDOWN) -> None:
-        """Ask the process to stop after its current message; it runs ``terminate(reason)``."""
+        """Ask the process to stop after its current message; it runs ``terminate(reason)``.
+
+        A task has no messages: for it, being cancelled is the graceful stop (its ``finally``
+        blocks run), and it exits with ``reason``.
+        """
         if self._stop_reason is None:
             self._stop_reason = reason
+        if self.mailbox is None:
+            self._scope.cancel()
+            return
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -479,9 +490,11 @@ async def _carry(proc: Process) -> None:
     finally:
         # Killed (our scope) or cancelled from outside: still exit cleanly and tell the supervisor.
         if proc.status != "stopped":
-            proc._exit(KILLED)
+            stopped = proc.mailbox is None and proc._stop_reason is not None  # a task asked to stop
+            reason = proc._stop_reason if stopped else KILLED
+            proc._exit(reason)
             if proc.supervisor_link is not None:
-                proc.supervisor_link(proc, KILLED, False)
+                proc.supervisor_link(proc, reason, False)
 
 
 def is_cancellation(exc: BaseException) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import resource
 
 import pytest
@@ -287,5 +288,17 @@ def test_unhandled_call_crashes_with_a_clear_message(in_runtime):
         await rt.production.start(Bare, name="b", restart="temporary")
         with pytest.raises(sx.ServiceExited, match="Bare got a call it does not handle"):
             await sx.call("b", "hello")
+
+    in_runtime(main)
+
+
+def test_call_timeout_values(in_runtime):
+    async def main(rt):
+        await rt.production.start(Echo, name="echo")
+        assert await sx.call("echo", "x", timeout=math.inf) == "x"
+        assert await sx.call("echo", "y", timeout=None) == "y"
+        for bad in (0, -1):
+            with pytest.raises(ValueError, match="timeout must be > 0"):
+                await sx.call("echo", "z", timeout=bad)
 
     in_runtime(main)

@@ -357,3 +357,23 @@ def test_runtime_stop_stops_namespaces_in_reverse_order():
 
     sx.run(main)
     assert [e[1] for e in log] == ["s1", "p2", "p1"]
+
+
+def test_task_child_stops_gracefully_by_cancellation(in_runtime):
+    async def main(rt):
+        cleaned = []
+
+        async def forever():
+            try:
+                await trio.sleep_forever()
+            finally:
+                cleaned.append("finally ran")
+
+        sup = await rt.production.start(sx.Supervisor, [ChildSpec("loop", forever)], id="sup")
+        (child,) = await sx.which_children(sup)
+        start = trio.current_time()
+        await sx.terminate_child(sup, "loop")
+        assert trio.current_time() - start < 1.0  # not the 5 s shutdown timeout
+        assert child.process.exit_reason == "shutdown" and cleaned == ["finally ran"]
+
+    in_runtime(main)
