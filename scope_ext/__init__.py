@@ -1,5 +1,10 @@
 """scope_ext: an OTP-style supervision runtime on trio, for scripts, tests and Jupyter kernels."""
 
+from ._circuit_breaker import CircuitBreaker, CircuitOpen
+from ._config import ConfigChanged, ConfigClient, ConfigError, ConfigSnapshot, Schema, Setting
+from ._event_db import EventDBError
+from ._event_log import Event
+from ._events import EventsClient, EventStats, ShuttingDown
 from ._exceptions import (
     AlreadyRegistered,
     CallError,
@@ -13,6 +18,15 @@ from ._exceptions import (
     StartError,
     SupervisorError,
 )
+from ._foundation import (
+    FOUNDATION_SETTINGS,
+    Foundation,
+    cleanup,
+    foundation,
+    start_foundation,
+    start_isolated_services,
+)
+from ._health import HealthReport
 from ._ipython import load_ipython_extension, runtime_thread, unload_ipython_extension
 from ._namespace import Namespace
 from ._process import (
@@ -28,10 +42,20 @@ from ._process import (
     current_process,
     is_normal_exit,
 )
-from ._registry import ANY, Registry, Via, current_namespace, current_runtime
+from ._rate_limiter import RateLimited, RateLimiter
+from ._registry import ANY, Registry, Via, current_namespace, current_runtime, reset_namespace, use_namespace
 from ._render import render_snapshot
 from ._runtime import CrashReport, Runtime, open_runtime, run
 from ._service import NOREPLY, Service, Target, call, cast, cast_nowait, monitor, resolve, send, send_nowait
+from ._service_registry import (
+    ServiceHealth,
+    ServiceNotFound,
+    count_services,
+    health_check,
+    list_services,
+    lookup,
+    wait_for_service,
+)
 from ._snapshot import NamespaceSnapshot, NodeSnapshot, RuntimeSnapshot, Supervision
 from ._supervisor import (
     ChildCounts,
@@ -47,19 +71,110 @@ from ._supervisor import (
     which_children,
 )
 from ._task_supervisor import MapResult, MapStream, TaskSupervisor, start_task, task_map
+from ._telemetry import Metric, Summary, Telemetry, TelemetryError
 from ._thread import RuntimeThread
 
 __all__ = [
-    "ANY", "KILLED", "NOPROC", "NOREPLY", "NORMAL", "SHUTDOWN",
-    "AlreadyRegistered", "CallError", "CallTimeout", "Caller", "ChildCounts", "ChildInfo",
-    "ChildSpec", "CrashReport", "Down", "DynamicSupervisor", "MailboxFull",
-    "MapResult", "MapStream", "Monitor", "Namespace", "NamespaceError", "NamespaceSnapshot", "NodeSnapshot",
-    "NotRunning", "Process", "Registry", "Runtime", "RuntimeNotRunning", "RuntimeSnapshot",
-    "RuntimeThread", "ScopeError", "Service", "ServiceExited", "Shutdown", "StartError",
-    "Supervisor", "SupervisorError", "Supervision", "Target", "TaskSupervisor", "Via",
-    "call", "cast", "cast_nowait", "count_children", "current_namespace", "current_process",
-    "current_runtime", "delete_child", "is_normal_exit", "load_ipython_extension", "monitor",
-    "open_runtime", "render_snapshot", "resolve", "restart_child", "run", "runtime_thread", "send", "send_nowait",
-    "start_child", "start_task", "task_map", "terminate_child", "unload_ipython_extension",
+    "ANY",
+    "FOUNDATION_SETTINGS",
+    "KILLED",
+    "NOPROC",
+    "NOREPLY",
+    "NORMAL",
+    "SHUTDOWN",
+    "AlreadyRegistered",
+    "call",
+    "Caller",
+    "CallError",
+    "CallTimeout",
+    "cast",
+    "cast_nowait",
+    "ChildCounts",
+    "ChildInfo",
+    "ChildSpec",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "cleanup",
+    "ConfigChanged",
+    "ConfigClient",
+    "ConfigError",
+    "ConfigSnapshot",
+    "count_children",
+    "count_services",
+    "CrashReport",
+    "current_namespace",
+    "current_process",
+    "current_runtime",
+    "delete_child",
+    "Down",
+    "DynamicSupervisor",
+    "Event",
+    "EventDBError",
+    "EventsClient",
+    "EventStats",
+    "Foundation",
+    "foundation",
+    "health_check",
+    "HealthReport",
+    "is_normal_exit",
+    "list_services",
+    "load_ipython_extension",
+    "lookup",
+    "MailboxFull",
+    "MapResult",
+    "MapStream",
+    "Metric",
+    "Monitor",
+    "monitor",
+    "Namespace",
+    "NamespaceError",
+    "NamespaceSnapshot",
+    "NodeSnapshot",
+    "NotRunning",
+    "open_runtime",
+    "Process",
+    "RateLimited",
+    "RateLimiter",
+    "Registry",
+    "render_snapshot",
+    "reset_namespace",
+    "resolve",
+    "restart_child",
+    "run",
+    "Runtime",
+    "runtime_thread",
+    "RuntimeNotRunning",
+    "RuntimeSnapshot",
+    "RuntimeThread",
+    "Schema",
+    "ScopeError",
+    "send",
+    "send_nowait",
+    "Service",
+    "ServiceExited",
+    "ServiceHealth",
+    "ServiceNotFound",
+    "Setting",
+    "Shutdown",
+    "ShuttingDown",
+    "start_child",
+    "start_foundation",
+    "start_isolated_services",
+    "start_task",
+    "StartError",
+    "Summary",
+    "Supervision",
+    "Supervisor",
+    "SupervisorError",
+    "Target",
+    "task_map",
+    "TaskSupervisor",
+    "Telemetry",
+    "TelemetryError",
+    "terminate_child",
+    "unload_ipython_extension",
+    "use_namespace",
+    "Via",
+    "wait_for_service",
     "which_children",
 ]

@@ -14,6 +14,7 @@ from ._registry import Keys, Registry, Via
 from ._supervisor import ChildSpec, Restart, ShutdownTime, StartFn, Supervisor, start_child
 
 if TYPE_CHECKING:
+    from ._foundation import Foundation
     from ._runtime import Runtime
 
 
@@ -29,6 +30,8 @@ class Namespace:
         self.dropped = False
         #: Live processes in this namespace (kept by Process itself).
         self.process_count = 0
+        #: The Foundation handle, once ``start_foundation`` ran here.
+        self.foundation: Foundation | None = None
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name!r} {self.status}>"

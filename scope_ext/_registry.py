@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ._exceptions import AlreadyRegistered, MailboxFull, NotRunning, RuntimeNotRunning
@@ -24,6 +24,7 @@ log = logging.getLogger("scope_ext.registry")
 Keys = Literal["unique", "duplicate"]
 Listener = Callable[[str, Hashable, Process, Any], None]
 _current_runtime: ContextVar[Runtime | None] = ContextVar("scope_ext.current_runtime", default=None)
+_namespace_override: ContextVar[Namespace | None] = ContextVar("scope_ext.namespace_override", default=None)
 
 
 class _Any:
@@ -256,8 +257,23 @@ def current_runtime() -> Runtime:
 
 
 def current_namespace() -> Namespace:
-    """The namespace of the current process, or ``production`` outside any process."""
+    """The namespace of the current process; outside any process, the one chosen with
+    :func:`use_namespace` for this task, else ``production``."""
     proc = current_process()
     if proc is not None:
         return proc.namespace
+    chosen = _namespace_override.get()
+    if chosen is not None:
+        return chosen
     return current_runtime().production
+
+
+def use_namespace(namespace: Namespace) -> Token[Namespace | None]:
+    """Make bare names in this task (outside processes) resolve in ``namespace``; returns a token
+    for ``reset_namespace``."""
+    return _namespace_override.set(namespace)
+
+
+def reset_namespace(token: Token[Namespace | None]) -> None:
+    """Undo :func:`use_namespace`."""
+    _namespace_override.reset(token)

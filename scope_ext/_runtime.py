@@ -17,6 +17,7 @@ import trio
 
 from ._deadlines import Deadlines
 from ._exceptions import NamespaceError, RuntimeNotRunning
+from ._foundation import start_foundation
 from ._namespace import Namespace
 from ._process import Process, spawn
 from ._registry import _current_runtime
@@ -123,6 +124,8 @@ class Runtime:
         await self._drop(self.namespace(name))
 
     async def _drop(self, ns: Namespace) -> None:
+        if ns.foundation is not None:
+            ns.foundation.accepting = False
         if ns.root is not None:
             await ns.root.shutdown("infinity")
         for proc in ns.processes():  # processes started outside the root's tree
@@ -179,11 +182,12 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(*, shutdown_timeout: float = 30.0) -> AsyncIterator[Runtime]:
+async def open_runtime(*, foundation: bool = False, shutdown_timeout: float = 30.0) -> AsyncIterator[Runtime]:
     """Run a runtime for the duration of the block; on exit stop it gracefully.
 
-    The graceful stop is shielded from outer cancellation and bounded by ``shutdown_timeout``
-    seconds, after which whatever still runs is killed.
+    With ``foundation``, production gets its Foundation services (config, events, telemetry,
+    health, memory) at start. The graceful stop is shielded from outer cancellation and bounded by
+    ``shutdown_timeout`` seconds, after which whatever still runs is killed.
     """
     rt = Runtime()
     token = _current_runtime.set(rt)
@@ -194,8 +198,10 @@ async def open_runtime(*, shutdown_timeout: float = 30.0) -> AsyncIterator[Runti
             rt.status = "starting"
             rt.started_at = trio.current_time()
             try:
-                await rt.create_namespace(PRODUCTION)
+                production = await rt.create_namespace(PRODUCTION)
                 rt.status = "running"
+                if foundation:
+                    await start_foundation(production)
                 yield rt
             finally:
                 with trio.CancelScope(shield=True, deadline=trio.current_time() + shutdown_timeout):

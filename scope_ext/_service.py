@@ -89,6 +89,13 @@ class Service:
     def terminate(self, reason: Any) -> Any:
         """Clean up before the process exits with ``reason`` (not called on a brutal kill)."""
 
+    def health(self) -> str:
+        """The service's own view of its health: ``healthy``, ``degraded`` or ``critical``.
+
+        Called by health checks in the runtime's thread; keep it quick and side-effect free.
+        """
+        return "healthy"
+
     # ----- helpers for handlers -------------------------------------------------------------
 
     def stop(self, reason: Any = NORMAL) -> None:

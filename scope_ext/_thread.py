@@ -22,9 +22,13 @@ T = TypeVar("T")
 
 
 class RuntimeThread:
-    """A runtime running ``trio.run`` in a daemon thread; start with :meth:`start`."""
+    """A runtime running ``trio.run`` in a daemon thread; start with :meth:`start`.
 
-    def __init__(self, *, shutdown_timeout: float = 30.0) -> None:
+    With ``foundation`` (the default) production gets its Foundation services at start.
+    """
+
+    def __init__(self, *, foundation: bool = True, shutdown_timeout: float = 30.0) -> None:
+        self.foundation = foundation
         self.shutdown_timeout = shutdown_timeout
         self.runtime: Runtime | None = None
         self._token: trio.lowlevel.TrioToken | None = None
@@ -64,7 +68,7 @@ class RuntimeThread:
             self._ready.set()
 
     async def _serve(self) -> None:
-        async with open_runtime(shutdown_timeout=self.shutdown_timeout) as rt:
+        async with open_runtime(foundation=self.foundation, shutdown_timeout=self.shutdown_timeout) as rt:
             self.runtime = rt
             self._stop = trio.Event()
             self._token = trio.lowlevel.current_trio_token()
