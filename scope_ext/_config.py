@@ -78,7 +78,7 @@ class Setting:
             object.__setattr__(self, name, value)
         if self.type not in (int, float, bool, str, list):
             raise TypeError(f"setting {self.name}: type must be int, float, bool, str or list, not {self.type!r}")
-        self.validate(self.default, "default")
+        object.__setattr__(self, "default", self.validate(default, "default"))  # frozen: lists become tuples
 
     @property
     def name(self) -> str:

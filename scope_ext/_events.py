@@ -41,6 +41,10 @@ class _Chain(NamedTuple):
     event_id: int
 
 
+class _Failed(NamedTuple):
+    error: Exception
+
+
 class _Flush(NamedTuple):
     pass
 
@@ -113,10 +117,11 @@ class EventStore(Service):
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         kind = type(request)
-        if kind is _Query:
-            return self.log.query(**request.kwargs)
-        if kind is _Chain:
-            return self.log.chain(request.event_id)
+        if kind is _Query or kind is _Chain:
+            try:  # bad arguments or a raising ``where`` are the caller's error, not the store's crash
+                return self.log.query(**request.kwargs) if kind is _Query else self.log.chain(request.event_id)
+            except Exception as exc:
+                return _Failed(exc)
         if kind is _Flush:
             await self._write()
             return len(self.log)
@@ -256,11 +261,17 @@ class EventsClient:
             types = [types]
         kwargs = {"types": None if types is None else list(types), "since": since, "until": until,
                   "correlation_id": correlation_id, "where": where, "limit": limit, "offset": offset, "order": order}
-        return await call(self._foundation.namespace.via("events"), _Query(kwargs), timeout)  # type: ignore[no-any-return]
+        return await self._ask(_Query(kwargs), timeout)
 
     async def chain(self, event_id: int) -> list[Event]:
         """The event and its ancestors through ``parent_id``, nearest first."""
-        return await call(self._foundation.namespace.via("events"), _Chain(event_id))  # type: ignore[no-any-return]
+        return await self._ask(_Chain(event_id), 5.0)
+
+    async def _ask(self, request: _Query | _Chain, timeout: float | None) -> list[Event]:
+        result = await call(self._foundation.namespace.via("events"), request, timeout)
+        if type(result) is _Failed:
+            raise result.error
+        return result  # type: ignore[no-any-return]
 
     async def flush(self, timeout: float | None = 30.0) -> int:
         """Wait until everything sent so far is stored (and written, with a file); returns the count."""

@@ -1,0 +1,224 @@
+"""Event store: store, queries, retention, backpressure, degradation buffer, SQLite persistence."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scope_ext as sx
+from scope_ext._event_db import EventDB
+
+
+def with_foundation(main, **overrides):
+    async def wrapper(rt):
+        f = await sx.start_foundation(rt.production, overrides=overrides)
+        return await main(rt, f)
+
+    return sx.run(wrapper)
+
+
+def test_store_and_query_every_filter():
+    async def main(rt, f):
+        await f.events.store("job.started", {"job": 1}, correlation_id="req-1", source="test")
+        (started,) = await f.events.query(types="job.started")
+        t_mid = time.time()
+        await trio.sleep(0.01)
+        await f.events.store_batch([
+            {"type": "job.step", "data": {"n": 1}, "correlation_id": "req-1", "parent_id": started.id},
+            {"type": "job.step", "data": {"n": 2}, "correlation_id": "req-2"},
+            ("job.done", {"job": 1}),
+        ])
+
+        def ids(events):  # ids relative to the first event of this test
+            return [e.id - started.id for e in events]
+
+        events = await f.events.query(types=["job.started", "job.step", "job.done"])
+        assert ids(events) == [0, 1, 2, 3]
+        assert started.source == "test" and all(e.namespace == "production" for e in events)
+        assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
+        assert ids(await f.events.query(correlation_id="req-1")) == [0, 1]
+        assert ids(await f.events.query(types="job.step")) == [1, 2]
+        assert ids(await f.events.query(types=["job.step"], since=t_mid)) == [1, 2]
+        assert ids(await f.events.query(types=["job.started", "job.done"], until=t_mid)) == [0]
+        assert [e.data for e in await f.events.query(types="job.step", where=lambda d: d["n"] > 1)] == [{"n": 2}]
+        assert ids(await f.events.query(types="job.step", correlation_id="req-2")) == [2]
+        asc = await f.events.query(types=["job.started", "job.step", "job.done"], offset=1, limit=2)
+        desc = await f.events.query(types=["job.started", "job.step", "job.done"], order="desc", limit=2)
+        assert ids(asc) == [1, 2] and ids(desc) == [3, 2]
+        assert ids(await f.events.chain(started.id + 1)) == [1, 0]
+        assert (await f.events.query(correlation_id="nobody")) == []
+
+    with_foundation(main)
+
+
+def test_bad_input_gets_a_clear_error_and_loses_nothing():
+    async def main(rt, f):
+        await f.events.store("ok.first")
+        with pytest.raises(ValueError, match="event type is a non-empty string"):
+            await f.events.store("")
+        with pytest.raises(ValueError, match="unknown event fields"):
+            await f.events.store_batch([{"type": "x", "colour": "red"}])
+        with pytest.raises(ValueError, match="order must be"):
+            await f.events.query(order="sideways")
+        with pytest.raises(ZeroDivisionError):
+            await f.events.query(where=lambda data: 1 / 0)
+        await f.events.store("ok.second")
+        assert [e.type for e in await f.events.query(types=["ok.first", "ok.second"])] == ["ok.first", "ok.second"]
+
+    with_foundation(main)
+
+
+def test_retention_by_count_and_age_prunes_in_the_background():
+    async def main(rt, f):
+        await f.config.update("events.max_events", 100)
+        await f.events.store_batch([("bulk", {"i": i}) for i in range(1000)])
+        await trio.sleep(1.2)  # one background prune tick
+        kept = await f.events.query(types="bulk")
+        assert len(kept) <= 100 and kept[-1].data == {"i": 999}
+        await f.config.update("events.max_age", 0.2)
+        await trio.sleep(1.2)
+        assert await f.events.query(types="bulk") == []
+
+    with_foundation(main)
+
+
+def test_wait_policy_slows_producers_instead_of_growing():
+    async def main(rt, f):
+        store = rt.production.whereis("events")
+        longest = 0
+        for i in range(30_000):
+            await f.events.store("flood", i)
+            longest = max(longest, len(store.mailbox))
+        assert longest <= store.capacity
+        assert (await f.events.stats()).dropped == 0
+        assert len(await f.events.query(types="flood")) == 30_000
+
+    with_foundation(main)
+
+
+def test_drop_policy_counts_and_reports_every_drop():
+    async def main(rt, f):
+        await f.config.update("events.overflow", "drop")
+        for i in range(30_000):  # never waits: the store cannot keep up within one scheduling round
+            await f.events.store("flood", i)
+        stats = await f.events.stats()
+        stored = len(await f.events.query(types="flood"))
+        assert stats.dropped > 0 and stored + stats.dropped == 30_000
+        await trio.sleep(1.2)  # the store's tick reports the drops
+        reports = await f.events.query(types="scope.events.dropped")
+        assert sum(e.data["count"] for e in reports) == stats.dropped
+
+    with_foundation(main)
+
+
+def test_events_produced_while_the_store_is_down_are_replayed():
+    async def main(rt, f):
+        await f.events.store("before")
+        store = rt.production.whereis("events")
+        store.kill()
+        await store.wait_exited()
+        # the supervisor restarts it through its mailbox; meanwhile producers are not refused
+        await f.events.store("during", 1)
+        f.events.store_nowait("during", 2)
+        await sx.wait_for_service(rt.production, "events")
+        during = await f.events.query(types="during")
+        assert [e.data for e in during] == [1, 2]
+
+    with_foundation(main, **{"events.buffer_size": 10})
+
+
+def test_persistence_reopen_restores_and_schema_version_guards(tmp_path):
+    path = tmp_path / "events.sqlite"
+
+    async def write(rt, f):
+        await f.events.store("persisted", {"n": 1}, correlation_id="c")
+        await f.events.store_batch([("persisted", {"n": i}) for i in range(2, 6)])
+        await f.events.flush()
+
+    async def read(rt, f):
+        events = await f.events.query(types="persisted")
+        assert [e.data["n"] for e in events] == [1, 2, 3, 4, 5]
+        assert events[0].correlation_id == "c"
+        await f.events.store("after-reopen")
+        assert (await f.events.query(types="after-reopen"))[0].id > events[-1].id  # ids continue, never reused
+
+    with_foundation(write, **{"events.path": str(path)})
+    with_foundation(read, **{"events.path": str(path)})
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(sx.EventDBError, match="schema version 99"):
+        EventDB(path)
+
+
+def test_sigkill_mid_ingest_loses_at_most_the_last_commit_interval(tmp_path):
+    path = tmp_path / "events.sqlite"
+    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name("event_writer.py")), str(path), "0.05"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        killed_at = time.time()
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(10)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    count, first, last = conn.execute("SELECT COUNT(*), MIN(id), MAX(id) FROM events").fetchone()
+    newest = max(float(d[5:-1]) for (d,) in conn.execute("SELECT data FROM events ORDER BY id DESC LIMIT 50"))
+    conn.close()
+    assert count > 1000 and (first, last) == (1, count)  # whole batches only: no holes
+    assert killed_at - newest <= 0.05 + 0.3, f"lost {killed_at - newest:.3f} s of events"
+
+    async def reopen(rt, f):
+        return len(await f.events.query(types=["writer.tick", "scope.health.changed"], until=killed_at))
+
+    assert with_foundation(reopen, **{"events.path": str(path)}) == count  # every committed event restored
+
+
+kinds = st.sampled_from(["a", "b", "c"])
+drafts = st.lists(st.tuples(kinds, st.integers(0, 9), st.one_of(st.none(), st.sampled_from(["x", "y"]))),
+                  max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(drafts, st.data())
+def test_queries_match_brute_force(items, data):
+    async def main(rt, f):
+        for kind, n, corr in items:
+            await f.events.store(kind, n, correlation_id=corr)
+        stored = await f.events.query(types=["a", "b", "c"])
+        for _ in range(5):
+            types = data.draw(st.one_of(st.none(), st.lists(kinds, min_size=1, max_size=2)))
+            corr = data.draw(st.one_of(st.none(), st.sampled_from(["x", "y"])))
+            lo = data.draw(st.integers(0, max(0, len(stored))))
+            since = stored[lo].timestamp if lo < len(stored) else None
+            limit = data.draw(st.one_of(st.none(), st.integers(0, 10)))
+            offset = data.draw(st.integers(0, 5))
+            order = data.draw(st.sampled_from(["asc", "desc"]))
+            where = data.draw(st.sampled_from([None, lambda d: d % 2 == 0]))
+            expected = [e for e in stored
+                        if (types is None or e.type in types) and (corr is None or e.correlation_id == corr)
+                        and (since is None or e.timestamp >= since) and (where is None or where(e.data))]
+            if order == "desc":
+                expected.reverse()
+            expected = expected[offset:None if limit is None else offset + limit]
+            got = await f.events.query(types=types if types is not None else ["a", "b", "c"] if corr is None else None,
+                                       correlation_id=corr, since=since, limit=limit, offset=offset,
+                                       order=order, where=where)
+            assert got == expected
+
+    with_foundation(main)
