@@ -65,10 +65,18 @@ class ScopeMagics(Magics):
         if not self.thread.running:
             print("scope_ext runtime stopped")
             return None
-        snap = self.thread.run_sync(lambda: self.thread.runtime.snapshot())  # type: ignore[union-attr]
+        rt = self.thread.runtime
+        snap, health = self.thread.run_sync(lambda: (rt.snapshot(), {  # type: ignore[union-attr]
+            ns.name: ns.foundation.health for ns in rt.namespaces() if ns.foundation is not None}))  # type: ignore[union-attr]
         names = ", ".join(f"{ns.name} ({ns.status})" for ns in snap.namespaces)
         print(f"scope_ext runtime {snap.status}: up {snap.uptime:.1f}s, {snap.processes} processes, "
               f"{snap.crashes} crashes; namespaces: {names}")
+        for name, report in health.items():
+            if report is None:
+                print(f"health of {name}: not checked yet")
+                continue
+            troubled = ", ".join(f"{s.name} {s.status} ({s.detail})" for s in report.services if s.status != "healthy")
+            print(f"health of {name}: {report.overall}" + (f"; {troubled}" if troubled else ""))
         return None
 
     def _cmd_tree(self) -> Any:

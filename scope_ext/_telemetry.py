@@ -52,14 +52,17 @@ class Summary(NamedTuple):
 
 
 class Metric:
-    """A handler that aggregates one event's measurement and keeps recent ``(time, value)`` points."""
+    """A handler that aggregates one event's measurement and keeps recent ``(time, value)`` points.
+
+    Its default name is ``event.count`` for a counter, else ``event.measurement.kind``.
+    """
 
     kind = "metric"
 
     def __init__(self, event: str, measurement: str | None = None, name: str | None = None) -> None:
         self.event = event
         self.measurement = measurement
-        self.name = name or (f"{event}.{measurement}" if measurement else event)
+        self.name = name or (f"{event}.{measurement}.{self.kind}" if measurement else f"{event}.count")
         self.value: float | None = None
         self.count = 0
         self.points: deque[tuple[float, float]] = deque(maxlen=RING)

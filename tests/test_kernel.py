@@ -89,6 +89,7 @@ def test_services_keep_running_while_a_cell_blocks(kernel):
 
     status = kernel.ok("%scope status")["stdout"]
     assert "scope_ext runtime running" in status and "production (running)" in status
+    assert "health of production: healthy" in status
     tree = kernel.ok("%scope tree")["results"][0]
     assert "ticker" in tree and "running" in tree
 
