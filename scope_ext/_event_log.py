@@ -143,7 +143,7 @@ class EventLog:
                 lo += offset
                 hi = hi if limit is None else min(hi, lo + limit)
                 return seq[lo:hi]
-            hi -= offset
+            hi = max(lo, hi - offset)  # never below lo: a negative end would count from the back
             lo = lo if limit is None else max(lo, hi - limit)
             return seq[lo:hi][::-1]
         items: Iterable[Event]

@@ -28,7 +28,7 @@ from ._health import HealthMonitor, HealthReport
 from ._memory import MemoryManager
 from ._namespace import Namespace
 from ._rate_limiter import RateLimiter
-from ._registry import current_namespace, current_runtime
+from ._registry import current_runtime, namespace_of
 from ._supervisor import ChildSpec, Supervisor, terminate_child
 from ._telemetry import Telemetry, TelemetryService
 
@@ -141,14 +141,6 @@ class Foundation:
             await terminate_child(root, child.spec.id)
 
 
-def _namespace(namespace: Namespace | str | None) -> Namespace:
-    if namespace is None:
-        return current_namespace()
-    if isinstance(namespace, Namespace):
-        return namespace
-    return current_runtime().namespace(namespace)
-
-
 async def start_foundation(
     namespace: Namespace | str | None = None,
     *,
@@ -164,7 +156,7 @@ async def start_foundation(
     ``config_file`` (TOML), then environment variables (``environ``, default ``os.environ``),
     then ``overrides`` (dotted path to value).
     """
-    ns = _namespace(namespace)
+    ns = namespace_of(namespace)
     if getattr(ns, "foundation", None) is not None:
         raise NamespaceError(f"namespace {ns.name!r} already has its Foundation")
     schema = Schema((*FOUNDATION_SETTINGS, *settings))
@@ -185,7 +177,7 @@ async def start_foundation(
 
 def foundation(namespace: Namespace | str | None = None) -> Foundation:
     """The Foundation handle of a namespace (default: the current one)."""
-    ns = _namespace(namespace)
+    ns = namespace_of(namespace)
     found = getattr(ns, "foundation", None)
     if found is None:
         raise NamespaceError(f"namespace {ns.name!r} has no Foundation; start it with start_foundation()")
@@ -212,7 +204,7 @@ async def start_isolated_services(namespace: str | None = None, **options: Any) 
 
 async def cleanup(namespace: Namespace | str) -> None:
     """Shut an isolated namespace down gracefully and drop it without a trace."""
-    ns = _namespace(namespace)
+    ns = namespace_of(namespace)
     found = getattr(ns, "foundation", None)
     if found is not None:
         await found.shutdown()

@@ -277,3 +277,12 @@ def use_namespace(namespace: Namespace) -> Token[Namespace | None]:
 def reset_namespace(token: Token[Namespace | None]) -> None:
     """Undo :func:`use_namespace`."""
     _namespace_override.reset(token)
+
+
+def namespace_of(namespace: Namespace | str | None) -> Namespace:
+    """A namespace given as itself, by name (in the current runtime), or None for the current one."""
+    if namespace is None:
+        return current_namespace()
+    if isinstance(namespace, str):
+        return current_runtime().namespace(namespace)
+    return namespace

@@ -13,7 +13,7 @@ import trio
 from ._exceptions import ScopeError
 from ._namespace import Namespace
 from ._process import Process
-from ._registry import current_namespace, current_runtime
+from ._registry import namespace_of
 
 HEALTH_LEVELS = ("healthy", "degraded", "critical")
 
@@ -31,17 +31,9 @@ class ServiceHealth(NamedTuple):
     detail: str
 
 
-def _namespace(namespace: Namespace | str | None) -> Namespace:
-    if namespace is None:
-        return current_namespace()
-    if isinstance(namespace, Namespace):
-        return namespace
-    return current_runtime().namespace(namespace)
-
-
 def lookup(namespace: Namespace | str | None, service: str) -> Process:
     """The process of ``service`` in ``namespace``; raises :class:`ServiceNotFound` naming both."""
-    ns = _namespace(namespace)
+    ns = namespace_of(namespace)
     proc = ns.names.whereis(service)
     if proc is None:
         known = ", ".join(sorted(map(str, (k for k, _, _ in ns.names.entries())))) or "none"
@@ -51,17 +43,17 @@ def lookup(namespace: Namespace | str | None, service: str) -> Process:
 
 def list_services(namespace: Namespace | str | None = None) -> list[str]:
     """Names of the services registered in ``namespace``, sorted."""
-    return sorted(str(key) for key, _, _ in _namespace(namespace).names.entries())
+    return sorted(str(key) for key, _, _ in namespace_of(namespace).names.entries())
 
 
 def count_services(namespace: Namespace | str | None = None) -> int:
     """How many services are registered in ``namespace``."""
-    return _namespace(namespace).names.count()
+    return namespace_of(namespace).names.count()
 
 
 def health_check(namespace: Namespace | str | None, service: str, mailbox_degraded: float = 0.9) -> ServiceHealth:
     """Whether ``service`` runs, how full its mailbox is, and what its own ``health()`` says."""
-    ns = _namespace(namespace)
+    ns = namespace_of(namespace)
     proc = ns.names.whereis(service)
     if proc is None or not proc.alive:
         return ServiceHealth(service, False, "critical", "not running")
@@ -83,7 +75,7 @@ def health_check(namespace: Namespace | str | None, service: str, mailbox_degrad
 
 async def wait_for_service(namespace: Namespace | str | None, service: str, timeout: float = 5.0) -> Process:
     """Wait until ``service`` is registered and running; raises :class:`ServiceNotFound` after ``timeout``."""
-    ns = _namespace(namespace)
+    ns = namespace_of(namespace)
     wake = [trio.Event()]
     unlisten = ns.names.listen(lambda *_: wake[0].set())
     try:

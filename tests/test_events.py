@@ -222,3 +222,12 @@ def test_queries_match_brute_force(items, data):
             assert got == expected
 
     with_foundation(main)
+
+
+def test_descending_offset_past_the_end_is_empty():
+    from scope_ext._event_log import EventLog
+
+    log = EventLog("ns")
+    log.extend([("a", i, None, None, None, float(i)) for i in range(3)])
+    assert log.query(order="desc", offset=4) == [] and log.query(offset=4) == []
+    assert [e.data for e in log.query(order="desc", offset=1, limit=1)] == [1]
