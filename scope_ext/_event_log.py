@@ -3,21 +3,26 @@
 Ids are consecutive and timestamps never decrease along them, so a time range is two bisections
 and an id is an offset. Retention drops the oldest events from the front (the indexes' oldest
 entries are at their fronts too), so memory stays bounded by ``max_events``.
+
+Rows are stored as plain tuples in :class:`Event`'s field order (a named tuple costs a call per
+event to build); queries hand out :class:`Event` objects.
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
 import heapq
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import islice
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
-_ts = attrgetter("timestamp")
-_id = attrgetter("id")
 Order = Literal["asc", "desc"]
+Row = tuple[Any, ...]
+_id = itemgetter(0)
+_ts = itemgetter(2)
 
 
 class Event(NamedTuple):
@@ -33,8 +38,28 @@ class Event(NamedTuple):
     data: Any
 
 
-#: What producers send: type, data, correlation id, parent id, source, production time.
-Draft = tuple[str, Any, Hashable | None, int | None, str | None, float]
+#: What producers send: ``(type, data[, correlation_id[, parent_id[, source]]])``.
+Item = tuple[Any, ...]
+_event = Event._make
+
+
+_SIZES = frozenset((2, 3, 4, 5))
+_first = itemgetter(0)
+
+
+def check_items(items: list[Any], from_dict: Callable[[dict[str, Any]], Item]) -> None:
+    """Make every entry an event item in place (dicts through ``from_dict``), or raise ValueError
+    naming the first bad one. The common case (all good tuples) is checked in C by set passes."""
+    if set(map(type, items)) <= {tuple} and set(map(len, items)) <= _SIZES:
+        types = set(map(_first, items))
+        if set(map(type, types)) <= {str} and "" not in types:
+            return
+    for index, item in enumerate(items):
+        if item.__class__ is dict:
+            items[index] = item = from_dict(item)
+        if item.__class__ is not tuple or not 2 <= len(item) <= 5 or item[0].__class__ is not str or not item[0]:
+            raise ValueError(f"an event is (type, data[, correlation_id[, parent_id[, source]]]) with a "
+                             f"non-empty string type, not {item!r}")
 
 
 class EventLog:
@@ -42,12 +67,12 @@ class EventLog:
 
     def __init__(self, namespace: str, next_id: int = 1) -> None:
         self.namespace = namespace
-        self._events: list[Event] = []
+        self._events: list[Row] = []
         self._start = 0
         self._next_id = next_id
         self._last_ts = 0.0
-        self._by_type: dict[str, list[Event]] = {}
-        self._by_corr: dict[Hashable, list[Event]] = {}
+        self._by_type: dict[str, list[Row]] = {}
+        self._by_corr: dict[Hashable, list[Row]] = {}
 
     def __len__(self) -> int:
         return len(self._events) - self._start
@@ -57,58 +82,93 @@ class EventLog:
         """The id the next event gets."""
         return self._next_id
 
-    def append(self, draft: Draft) -> Event:
-        """Store one event from its draft; returns it."""
-        type_, data, corr, parent, source, produced = draft
-        ts = produced if produced > self._last_ts else self._last_ts
-        self._last_ts = ts
-        event = Event(self._next_id, type_, ts, self.namespace, corr, parent, source, data)
-        self._next_id += 1
-        self._events.append(event)
-        by_type = self._by_type.get(type_)
-        if by_type is None:
-            self._by_type[type_] = [event]
-        else:
-            by_type.append(event)
-        if corr is not None:
-            by_corr = self._by_corr.get(corr)
-            if by_corr is None:
-                self._by_corr[corr] = [event]
+    def ingest(self, chunks: Iterable[tuple[float, Sequence[Item]]]) -> list[Row]:
+        """Store ``(production time, items)`` chunks (items checked by :func:`check_items`), in
+        order; returns the new rows. Timestamps never go back: an earlier time is raised to the
+        latest one stored."""
+        paused = gc.isenabled()  # rows hold no cycles: one collection afterwards instead of dozens during
+        if paused:
+            gc.disable()
+        try:
+            return self._ingest(chunks)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _ingest(self, chunks: Iterable[tuple[float, Sequence[Item]]]) -> list[Row]:
+        last, next_id, ns = self._last_ts, self._next_id, self.namespace
+        by_type, by_corr = self._by_type, self._by_corr
+        rows: list[Row] = []
+        append = rows.append
+        same_type: str | None = None  # runs of one type are common: skip the dict look-up
+        same_list: list[Row] = []
+        for ts, items in chunks:
+            if ts > last:
+                last = ts
             else:
-                by_corr.append(event)
-        return event
+                ts = last
+            for item in items:
+                size = len(item)
+                if size == 2:
+                    type_, data = item
+                    corr = parent = source = None
+                elif size == 3:
+                    type_, data, corr = item
+                    parent = source = None
+                else:
+                    type_, data, corr, parent, source = item + (None,) * (5 - size)
+                row = (next_id, type_, ts, ns, corr, parent, source, data)
+                next_id += 1
+                append(row)
+                if type_ == same_type:
+                    same_list.append(row)
+                else:
+                    listed = by_type.get(type_)
+                    if listed is None:
+                        listed = by_type[type_] = [row]
+                    else:
+                        listed.append(row)
+                    same_type, same_list = type_, listed
+                if corr is not None:
+                    listed = by_corr.get(corr)
+                    if listed is None:
+                        by_corr[corr] = [row]
+                    else:
+                        listed.append(row)
+        self._last_ts, self._next_id = last, next_id
+        self._events.extend(rows)
+        return rows
 
-    def extend(self, drafts: Iterable[Draft]) -> list[Event]:
-        """Store many events in order."""
-        append = self.append
-        return [append(draft) for draft in drafts]
-
-    def restore(self, events: Iterable[Event]) -> None:
-        """Load already-stored events (in id order), e.g. from the SQLite file."""
-        for event in events:
-            self._next_id = event.id
-            self.append((event.type, event.data, event.correlation_id, event.parent_id, event.source, event.timestamp))
+    def restore(self, rows: Iterable[Row]) -> None:
+        """Load already-stored rows (in id order), e.g. from the SQLite file."""
+        for row in rows:
+            self._next_id = row[0]
+            self.ingest([(row[2], [(row[1], row[7], row[4], row[5], row[6])])])
 
     def get(self, event_id: int) -> Event | None:
         """The live event with ``event_id``, or None."""
+        row = self._row(event_id)
+        return None if row is None else _event(row)
+
+    def _row(self, event_id: int) -> Row | None:
         events, start = self._events, self._start
         if start >= len(events):
             return None
-        position = start + event_id - events[start].id
-        if start <= position < len(events) and events[position].id == event_id:
+        position = start + event_id - events[start][0]
+        if start <= position < len(events) and events[position][0] == event_id:
             return events[position]
         position = bisect.bisect_left(events, event_id, start, len(events), key=_id)
-        return events[position] if position < len(events) and events[position].id == event_id else None
+        return events[position] if position < len(events) and events[position][0] == event_id else None
 
     def chain(self, event_id: int) -> list[Event]:
         """The event and its ancestors through ``parent_id``, nearest first (stops at pruned ones)."""
         found: list[Event] = []
         seen: set[int] = set()
-        event = self.get(event_id)
-        while event is not None and event.id not in seen:
-            found.append(event)
-            seen.add(event.id)
-            event = self.get(event.parent_id) if event.parent_id is not None else None
+        row = self._row(event_id)
+        while row is not None and row[0] not in seen:
+            found.append(_event(row))
+            seen.add(row[0])
+            row = self._row(row[5]) if row[5] is not None else None
         return found
 
     def query(
@@ -142,26 +202,26 @@ class EventLog:
             if order == "asc":
                 lo += offset
                 hi = hi if limit is None else min(hi, lo + limit)
-                return seq[lo:hi]
+                return list(map(_event, seq[lo:hi]))
             hi = max(lo, hi - offset)  # never below lo: a negative end would count from the back
             lo = lo if limit is None else max(lo, hi - limit)
-            return seq[lo:hi][::-1]
-        items: Iterable[Event]
+            return list(map(_event, seq[lo:hi][::-1]))
+        items: Iterable[Row]
         if len(ranges) == 1:
             seq, lo, hi = ranges[0]
             items = seq[lo:hi]
         else:
             items = list(heapq.merge(*(seq[lo:hi] for seq, lo, hi in ranges), key=_id))
         if correlation_id is not None and type_set is not None:
-            items = [e for e in items if e.type in type_set]
+            items = [e for e in items if e[1] in type_set]
         if order == "desc":
             items = reversed(items)  # type: ignore[call-overload]
         if where is not None:
-            items = (e for e in items if where(e.data))
-        return list(islice(items, offset, None if limit is None else offset + limit))
+            items = (e for e in items if where(e[7]))
+        return list(map(_event, islice(items, offset, None if limit is None else offset + limit)))
 
     @staticmethod
-    def _time_range(seq: list[Event], lo: int, since: float | None, until: float | None) -> tuple[list[Event], int, int]:
+    def _time_range(seq: list[Row], lo: int, since: float | None, until: float | None) -> tuple[list[Row], int, int]:
         hi = len(seq)
         if since is not None:
             lo = bisect.bisect_left(seq, since, lo, hi, key=_ts)
@@ -180,10 +240,9 @@ class EventLog:
         if cut == start:
             return 0
         pruned = events[start:cut]
-        indexes: tuple[tuple[dict[Any, list[Event]], Callable[[Event], Hashable | None]], ...] = (
-            (self._by_type, _type_of), (self._by_corr, _corr_of))
-        for index, key_of in indexes:
-            for key, count in Counter(key_of(e) for e in pruned).items():
+        indexes: tuple[tuple[dict[Any, list[Row]], int], ...] = ((self._by_type, 1), (self._by_corr, 4))
+        for index, field in indexes:
+            for key, count in Counter(row[field] for row in pruned).items():
                 if key is None:
                     continue
                 entries = index[key]
@@ -197,12 +256,5 @@ class EventLog:
         return len(pruned)
 
     def __iter__(self) -> Iterator[Event]:
-        return iter(self._events[self._start:])
+        return map(_event, self._events[self._start:])
 
-
-def _type_of(event: Event) -> str:
-    return event.type
-
-
-def _corr_of(event: Event) -> Hashable | None:
-    return event.correlation_id

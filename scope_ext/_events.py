@@ -1,10 +1,13 @@
 """The event store service and its client API.
 
-Producers ``await events.store(...)``: a cast into the store's bounded mailbox, so a producer
-waits only when the store falls behind (backpressure), or, with ``events.overflow = "drop"``,
-never waits and every dropped event is counted and later reported as a ``scope.events.dropped``
-event. While the store is down (restarting), events go to a bounded buffer on the namespace's
-Foundation handle and are replayed when it is back.
+Producers append to the namespace's *outbox*, a bounded list on its Foundation handle, and the
+store is told (one ``drain`` message at a time) to take everything there in one ingest. So events
+stored one by one cost about what a batch does, and order is kept across ``store`` and
+``store_batch``. When the outbox is full, producers wait for the store (backpressure); with
+``events.overflow = "drop"`` they never wait, and every dropped event is counted and later reported
+as a ``scope.events.dropped`` event. The outbox outlives the store process: events produced while
+the store restarts wait there (up to ``events.outbox_size``, the rest counted as dropped) and are
+ingested when it is back. An event's timestamp is the time of its ``store`` / ``store_batch`` call.
 
 With ``events.path`` set, events are also written to a SQLite file in batches, at most
 ``events.commit_interval`` seconds apart, from a worker thread; reopening the file restores them.
@@ -13,20 +16,38 @@ With ``events.path`` set, events are also written to a SQLite file in batches, a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import trio
 
 from ._config import ConfigChanged
 from ._event_db import EventDB
-from ._event_log import Draft, Event, EventLog, Order
+from ._event_log import Event, EventLog, Item, Order, Row, check_items
 from ._exceptions import MailboxFull, ScopeError
-from ._process import CAST
-from ._service import Service, _post, call
+from ._process import INFO
+from ._service import Service, call
 
 if TYPE_CHECKING:
     from ._foundation import Foundation
+
+
+_FIELDS = frozenset(("type", "data", "correlation_id", "parent_id", "source"))
+
+
+def _item(type: str, data: Any, correlation_id: Hashable | None, parent_id: int | None, source: str | None) -> Item:
+    if type.__class__ is not str or not type:
+        raise ValueError(f"an event type is a non-empty string, not {type!r}")
+    if correlation_id is None and parent_id is None and source is None:
+        return (type, data)
+    return (type, data, correlation_id, parent_id, source)
+
+
+def _from_dict(fields: dict[str, Any]) -> Item:
+    if not fields.keys() <= _FIELDS or "type" not in fields:
+        raise ValueError(f"an event dict has a 'type' and only {sorted(_FIELDS)}, not {sorted(fields)}")
+    return _item(fields["type"], fields.get("data"), fields.get("correlation_id"), fields.get("parent_id"),
+                 fields.get("source"))
 
 
 class ShuttingDown(ScopeError):
@@ -60,12 +81,12 @@ class EventStats(NamedTuple):
     next_id: int
     pending_writes: int
     dropped: int
-    buffered: int
+    outbox: int
     path: str | None
 
 
 _TICK = "tick"
-_OVERFLOW = ("events", "overflow")
+_DRAIN = "drain"
 
 
 class EventStore(Service):
@@ -81,7 +102,7 @@ class EventStore(Service):
         self.interval: float = config.get("events.commit_interval")
         self.log = EventLog(foundation.namespace.name)
         self.db: EventDB | None = None
-        self.pending: list[Event] = []
+        self.pending: list[Row] = []
         self.write_lock = trio.Lock()
         path = config.get("events.path")
         if path is not None:
@@ -90,30 +111,26 @@ class EventStore(Service):
             self.log = EventLog(foundation.namespace.name, next_id=self.db_next_id)
             self.log.restore(restored)
         foundation.config.subscribe(self.process, "events")
-        buffered = foundation._event_buffer
-        while buffered:
-            self._ingest(buffered.popleft())
+        self._drain()  # what producers left while no store was running
         self.send_after(self.interval if self.db is not None else 1.0, _TICK)
 
-    def _load(self, db: EventDB) -> list[Event]:
+    def _load(self, db: EventDB) -> list[Row]:
         self.db_next_id = db.last_id() + 1
         since = None if self.max_age is None else time.time() - self.max_age
         return db.load(self.max_events, since)
 
-    def _ingest(self, message: Draft | list[Draft]) -> None:
-        if type(message) is list:
-            stored = self.log.extend(message)
-            if self.db is not None:
-                self.pending.extend(stored)
-        else:
-            event = self.log.append(message)  # type: ignore[arg-type]
-            if self.db is not None:
-                self.pending.append(event)
+    def _drain(self) -> None:
+        f = self.foundation
+        f._drain_requested = False
+        chunks, f._outbox, f._outbox_count = f._outbox, [], 0
+        if chunks:
+            self._ingest(chunks)
+        f._outbox_space.unpark_all()
 
-    async def handle_cast(self, message: Draft | list[Draft]) -> None:
-        self._ingest(message)
-        if len(self.pending) > 10 * self.mailbox_capacity:
-            await self._write()  # the writer fell behind: hold producers here rather than grow
+    def _ingest(self, chunks: list[tuple[float, Sequence[Item]]]) -> None:
+        rows = self.log.ingest(chunks)
+        if self.db is not None:
+            self.pending.extend(rows)
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         kind = type(request)
@@ -128,11 +145,15 @@ class EventStore(Service):
         if kind is _Stats:
             f = self.foundation
             path = self.db.path if self.db is not None else None
-            return EventStats(len(self.log), self.log.next_id, len(self.pending), f.events_dropped, len(f._event_buffer), path)
+            return EventStats(len(self.log), self.log.next_id, len(self.pending), f.events_dropped, f._outbox_count, path)
         return Service.handle_call(self, request, caller)
 
     async def handle_info(self, message: Any) -> None:
-        if message == _TICK:
+        if message == _DRAIN:
+            self._drain()
+            if len(self.pending) > 10 * self.foundation._outbox_size:
+                await self._write()  # the file writer fell behind: hold producers here rather than grow
+        elif message == _TICK:
             await self._tick()
             self.send_after(self.interval if self.db is not None else 1.0, _TICK)
         elif isinstance(message, ConfigChanged):
@@ -146,11 +167,11 @@ class EventStore(Service):
         if f.events_dropped > f._drops_reported:
             count = f.events_dropped - f._drops_reported
             f._drops_reported = f.events_dropped
-            self._ingest(("scope.events.dropped", {"count": count}, None, None, "events", time.time()))
+            self._ingest([(time.time(), [("scope.events.dropped", {"count": count}, None, None, "events")])])
         pruned_before = self.log.next_id - len(self.log)
         if self.log.prune(self.max_events, self.max_age, time.time()) and self.db is not None:
             first_live = self.log.next_id - len(self.log)
-            self.pending = [e for e in self.pending if e.id >= first_live]
+            self.pending = [row for row in self.pending if row[0] >= first_live]
             await self._write(prune_before=first_live if first_live > pruned_before else None)
         else:
             await self._write()
@@ -188,68 +209,61 @@ class EventsClient:
     def __init__(self, foundation: Foundation) -> None:
         self._foundation = foundation
 
-    def _draft(self, type: str, data: Any, correlation_id: Hashable | None, parent_id: int | None,
-               source: str | None) -> Draft:
-        if type.__class__ is not str or not type:
-            raise ValueError(f"an event type is a non-empty string, not {type!r}")
-        return (type, data, correlation_id, parent_id, source, time.time())
-
     async def store(self, type: str, data: Any = None, *, correlation_id: Hashable | None = None,
                     parent_id: int | None = None, source: str | None = None) -> None:
-        """Store one event without waiting for it to be written (see the module docstring)."""
-        await self._send(self._draft(type, data, correlation_id, parent_id, source))
+        """Store one event without waiting for it to be stored (see the module docstring)."""
+        await self._put([_item(type, data, correlation_id, parent_id, source)])
 
-    async def store_batch(self, events: Iterable[tuple[str, Any] | dict[str, Any]]) -> int:
-        """Store many events in one message: ``(type, data)`` pairs or dicts with the ``store``
-        keywords (``type``, ``data``, ``correlation_id``, ``parent_id``, ``source``)."""
-        drafts: list[Draft] = []
-        for item in events:
-            if isinstance(item, dict):
-                extra = set(item) - {"type", "data", "correlation_id", "parent_id", "source"}
-                if extra:
-                    raise ValueError(f"unknown event fields {sorted(extra)}")
-                drafts.append(self._draft(item["type"], item.get("data"), item.get("correlation_id"),
-                                          item.get("parent_id"), item.get("source")))
-            else:
-                type_, data = item
-                drafts.append(self._draft(type_, data, None, None, None))
-        if drafts:
-            await self._send(drafts)
-        return len(drafts)
+    async def store_batch(self, events: Iterable[Item | dict[str, Any]]) -> int:
+        """Store many events: tuples ``(type, data[, correlation_id[, parent_id[, source]]])`` or
+        dicts with the ``store`` keywords. A bad item refuses the whole batch."""
+        items = list(events)
+        check_items(items, _from_dict)
+        await self._put(items)
+        return len(items)
 
     def store_nowait(self, type: str, data: Any = None, *, correlation_id: Hashable | None = None,
                      parent_id: int | None = None, source: str | None = None) -> bool:
         """Store from synchronous code: never waits; returns False (and counts a drop) when full."""
-        f = self._foundation
-        if not f.accepting:
-            raise ShuttingDown(f"namespace {f.namespace.name!r} is shutting down")
-        draft = self._draft(type, data, correlation_id, parent_id, source)
-        proc = f.namespace.names.whereis("events")
-        if proc is None:
-            return f._buffer_event(draft)
-        try:
-            proc.put_nowait(CAST, draft)
-        except MailboxFull:
-            f.events_dropped += 1
-            return False
-        return True
+        items = [_item(type, data, correlation_id, parent_id, source)]
+        if self._offer(items):
+            return True
+        self._foundation.events_dropped += 1
+        return False
 
-    async def _send(self, message: Draft | list[Draft]) -> None:
+    def _offer(self, items: list[Item]) -> int:
+        """Put what fits of ``items`` into the outbox and make sure the store will drain it."""
         f = self._foundation
         if not f.accepting:
             raise ShuttingDown(f"namespace {f.namespace.name!r} is shutting down")
-        proc = f.namespace.names.whereis("events")
-        if proc is None:  # the store is restarting: keep the events for it
-            for draft in (message if type(message) is list else [message]):
-                f._buffer_event(draft)  # type: ignore[arg-type]
+        room = f._outbox_size - f._outbox_count
+        taken = len(items) if len(items) <= room else max(room, 0)
+        if taken:
+            f._outbox.append((time.time(), items if taken == len(items) else items[:taken]))
+            f._outbox_count += taken
+            if not f._drain_requested:
+                store = f.namespace.names.whereis("events")
+                if store is not None and store.mailbox is not None:
+                    store._deliver(INFO, _DRAIN, None)
+                    f._drain_requested = True
+        return taken
+
+    async def _put(self, items: list[Item]) -> None:
+        f = self._foundation
+        taken = self._offer(items)
+        if taken == len(items):
             return
-        if f.config.get(_OVERFLOW) == "drop":
-            try:
-                proc.put_nowait(CAST, message)
-            except MailboxFull:
-                f.events_dropped += len(message) if type(message) is list else 1
-            return
-        await _post(proc, CAST, message)
+        deadline = trio.current_time() + f.send_timeout
+        while taken < len(items):
+            running = f.namespace.names.whereis("events") is not None
+            if f.events_overflow == "drop" or not running:  # nobody drains a full outbox of a dead store
+                f.events_dropped += len(items) - taken
+                return
+            with trio.move_on_at(deadline):
+                await f._outbox_space.park()
+            if trio.current_time() >= deadline:
+                raise MailboxFull(f"the event outbox of {f.namespace.name!r} stayed full for {f.send_timeout} s")
+            taken += self._offer(items[taken:])
 
     async def query(
         self, *, types: Iterable[str] | str | None = None, since: float | None = None, until: float | None = None,

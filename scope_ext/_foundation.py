@@ -13,15 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import trio
 
 from ._circuit_breaker import CircuitBreaker
 from ._config import ConfigClient, ConfigServer, ConfigSnapshot, Schema, Setting, load
-from ._event_log import Draft
+from ._event_log import Item
 from ._events import EventsClient, EventStore
 from ._exceptions import NamespaceError, ScopeError
 from ._health import HealthMonitor, HealthReport
@@ -42,7 +41,8 @@ FOUNDATION_SETTINGS: tuple[Setting, ...] = (
             runtime=False),
     Setting("events.overflow", str, "wait", "full store: producers wait, or events are dropped and counted",
             choices=("wait", "drop")),
-    Setting("events.buffer_size", int, 10_000, "events kept while the store restarts", minimum=0, runtime=False),
+    Setting("events.outbox_size", int, 50_000, "events waiting for the store (also while it restarts)", minimum=1,
+            runtime=False),
     Setting("telemetry.poll_interval", float, 1.0, "seconds between runtime gauge polls", minimum=0.01),
     Setting("health.interval", float, 1.0, "seconds between health checks", minimum=0.01),
     Setting("health.mailbox_degraded", float, 0.9, "mailbox fill that makes a service degraded", minimum=0.0,
@@ -77,8 +77,14 @@ class Foundation:
         self.config = ConfigClient(self)
         self.events = EventsClient(self)
         self.telemetry = Telemetry(self)
-        self._event_buffer: deque[Draft] = deque()
-        self._buffer_size: int = self._loaded_config[("events", "buffer_size")]
+        self._outbox: list[tuple[float, Sequence[Item]]] = []
+        self._outbox_count = 0
+        self._outbox_size: int = self._loaded_config[("events", "outbox_size")]
+        self._outbox_space = trio.lowlevel.ParkingLot()
+        self._drain_requested = False
+        self.events_overflow: str = self._loaded_config[("events", "overflow")]
+        #: Seconds a producer waits for room in a full outbox before MailboxFull.
+        self.send_timeout = 5.0
         self.events_dropped = 0
         self._drops_reported = 0
         self.accepting = True
@@ -92,13 +98,7 @@ class Foundation:
 
     def _publish_config(self, snapshot: ConfigSnapshot) -> None:
         self.config_snapshot = snapshot
-
-    def _buffer_event(self, draft: Draft) -> bool:
-        if len(self._event_buffer) >= self._buffer_size:
-            self.events_dropped += 1
-            return False
-        self._event_buffer.append(draft)
-        return True
+        self.events_overflow = snapshot.get(("events", "overflow"))
 
     def report(self, type: str, data: Any) -> None:
         """Store an event about the runtime itself (never waits; counted as a drop when full)."""

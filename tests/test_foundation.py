@@ -235,7 +235,7 @@ def test_graceful_shutdown_stops_new_work_drains_and_stops_layers_in_reverse(in_
         assert log[-1] == ("terminate", "layer2", "shutdown")  # the later layer stopped first
         assert sx.list_services("production") == []
         stored = EventDB(tmp_path / "e.sqlite").load(None, None)
-        assert sum(1 for e in stored if e.type == "pending") == 500  # drained to disk
+        assert sum(1 for row in stored if row[1] == "pending") == 500  # drained to disk
 
     in_runtime(main)
 
