@@ -217,7 +217,7 @@ class EventsClient:
     async def store_batch(self, events: Iterable[Item | dict[str, Any]]) -> int:
         """Store many events: tuples ``(type, data[, correlation_id[, parent_id[, source]]])`` or
         dicts with the ``store`` keywords. A bad item refuses the whole batch."""
-        items = list(events)
+        items: list[Any] = list(events)  # check_items turns dicts into items in place
         check_items(items, _from_dict)
         await self._put(items)
         return len(items)
