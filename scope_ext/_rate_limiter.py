@@ -13,6 +13,8 @@ import trio
 from ._exceptions import ScopeError
 
 _MAX_KEYS = 10_000
+#: Refill arithmetic in floats: waiting exactly the refill time must be enough.
+_EPSILON = 1e-9
 
 
 class RateLimited(ScopeError):
@@ -56,8 +58,8 @@ class RateLimiter:
         if cost > self.burst:
             raise ValueError(f"cost {cost} exceeds the burst {self.burst}: it could never be paid")
         bucket = self._tokens(key, trio.current_time())
-        if bucket[0] >= cost:
-            bucket[0] -= cost
+        if bucket[0] >= cost - _EPSILON:
+            bucket[0] = max(0.0, bucket[0] - cost)
             return True
         return False
 

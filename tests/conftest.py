@@ -25,3 +25,6 @@ def _quiet_crash_logs() -> Any:
 def in_runtime() -> Callable[[Callable[[scope_ext.Runtime], Awaitable[Any]]], Any]:
     """``in_runtime(async_fn)`` runs ``async_fn(runtime)`` in a fresh runtime and returns its result."""
     return scope_ext.run
+
+
+pytest_plugins = ["pytester"]

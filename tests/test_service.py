@@ -124,7 +124,7 @@ def test_call_to_self_is_refused(in_runtime):
 
 def test_full_mailbox_wait_policy_waits_then_times_out(in_runtime):
     async def main(rt):
-        proc = await rt.production.start(Slow, 10.0, name="slow")
+        proc = await rt.production.start(Slow, 10.0, name="slow", shutdown=0.1)
         for i in range(5):  # one being handled, four queued
             await sx.cast(proc, i)
             await trio.sleep(0)
@@ -152,7 +152,7 @@ def test_full_mailbox_wait_policy_resumes_when_space_frees(in_runtime):
 
 def test_full_mailbox_refuse_policy_raises_at_once(in_runtime):
     async def main(rt):
-        proc = await rt.production.start(Refusing, 10.0, name="r")
+        proc = await rt.production.start(Refusing, 10.0, name="r", shutdown=0.1)
         for i in range(5):
             await sx.cast(proc, i)
             await trio.sleep(0)
