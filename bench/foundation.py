@@ -151,7 +151,7 @@ async def bench(quick: bool) -> list[tuple[str, bool]]:
     queries then run among everything stored."""
     n_events = 200_000 if quick else 1_000_000
     n_reads = 200_000 if quick else 1_000_000
-    rounds = 2 if quick else 3
+    rounds = 3
     corr_every = n_events // 10  # ten events per correlation id
     naive = {"config reads": 0.0, "ingest single": 0.0, "ingest batched": 0.0}
     reads = single = batched = tele = 0.0
