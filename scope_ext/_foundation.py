@@ -153,10 +153,13 @@ async def start_foundation(
     """Start the Foundation services in a namespace and return its handle.
 
     The configuration is the schema's defaults (Foundation settings plus ``settings``), then
-    ``config_file`` (TOML), then environment variables (``environ``, default ``os.environ``),
-    then ``overrides`` (dotted path to value).
+    ``config_file`` (TOML; by default the file named by ``$SCOPE_EXT_CONFIG``, else
+    ``scope_ext.toml`` in the working directory if there is one), then environment variables
+    (``environ``, default ``os.environ``), then ``overrides`` (dotted path to value).
     """
     ns = namespace_of(namespace)
+    if config_file is None:
+        config_file = default_config_file(os.environ if environ is None else environ)
     if getattr(ns, "foundation", None) is not None:
         raise NamespaceError(f"namespace {ns.name!r} already has its Foundation")
     schema = Schema((*FOUNDATION_SETTINGS, *settings))
@@ -173,6 +176,14 @@ async def start_foundation(
         ns.foundation = None
         raise
     return foundation
+
+
+def default_config_file(environ: Mapping[str, str]) -> str | None:
+    """``$SCOPE_EXT_CONFIG``, else ``./scope_ext.toml`` if it exists, else None."""
+    named = environ.get("SCOPE_EXT_CONFIG")
+    if named:
+        return named
+    return "scope_ext.toml" if os.path.isfile("scope_ext.toml") else None
 
 
 def foundation(namespace: Namespace | str | None = None) -> Foundation:

@@ -176,3 +176,18 @@ def test_update_sequences_match_a_dict_model(batches):
                 assert f.config.get(name) == (tuple(value) if isinstance(value, list) else value)
 
     run_with({}, main)
+
+
+def test_config_file_is_found_by_environment_or_working_directory(tmp_path, monkeypatch):
+    named = tmp_path / "named.toml"
+    named.write_text('[app]\nname = "named"\n')
+    (tmp_path / "scope_ext.toml").write_text('[app]\nname = "local"\n')
+    monkeypatch.chdir(tmp_path)
+
+    async def name(rt, f):
+        return f.config.get("app.name")
+
+    assert run_with({"environ": {}}, name) == "local"
+    assert run_with({"environ": {"SCOPE_EXT_CONFIG": str(named)}}, name) == "named"
+    with pytest.raises(sx.ConfigError, match="cannot read config file .*missing.toml"):
+        run_with({"environ": {"SCOPE_EXT_CONFIG": str(tmp_path / "missing.toml")}}, name)

@@ -263,3 +263,26 @@ def test_pytest_fixtures_do_not_share_namespaces(scope_runtime, scope_namespace)
         assert scope_namespace.run(lambda: sx.foundation().events.query(types="only-in-other")) == []
     finally:
         scope_runtime.run(sx.cleanup, other.namespace.name)
+
+
+def test_isolated_namespaces_used_from_threads_at_once(scope_runtime):
+    import threading
+
+    results: dict[str, object] = {}
+
+    def worker(tag: str) -> None:
+        f = scope_runtime.run(sx.start_isolated_services)
+        try:
+            for i in range(200):
+                scope_runtime.run(lambda i=i: f.events.store("t", {"tag": tag, "i": i}))
+            events = scope_runtime.run(lambda: f.events.query(types="t"))
+            results[tag] = {e.data["tag"] for e in events}, len(events)
+        finally:
+            scope_runtime.run(sx.cleanup, f.namespace.name)
+
+    threads = [threading.Thread(target=worker, args=(tag,)) for tag in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {tag: ({tag}, 200) for tag in "abcd"}
