@@ -8,8 +8,6 @@ task serving every request through its inbox (memory channels), config reads inc
 
 from __future__ import annotations
 
-import argparse
-import logging
 import math
 import statistics
 import tempfile
@@ -17,6 +15,7 @@ import time
 from pathlib import Path
 
 import trio
+from _report import Rows, run_bench
 
 import scope_ext as sx
 from scope_ext._memory import resident_bytes
@@ -146,7 +145,7 @@ async def telemetry_rate(f: sx.Foundation, n: int, event: str) -> float:
     return rate
 
 
-async def bench(quick: bool) -> list[tuple[str, bool]]:
+async def bench(quick: bool) -> Rows:
     """Throughputs interleaved with the naive baseline over rounds (best round of each counts);
     queries then run among everything stored."""
     n_events = 200_000 if quick else 1_000_000
@@ -196,19 +195,5 @@ async def bench(quick: bool) -> list[tuple[str, bool]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200,000 events instead of 1,000,000 (< 45 s)")
-    args = parser.parse_args()
-    logging.getLogger("scope_ext").setLevel(logging.CRITICAL)
-    started = time.perf_counter()
-    rows = trio.run(bench, args.quick)
-    for text, ok in rows:
-        print(f"{'PASS' if ok else 'MISS'}  {text}")
-    passed = sum(ok for _, ok in rows)
-    print(f"foundation bench{' (quick)' if args.quick else ''}: {passed}/{len(rows)} targets met "
-          f"in {time.perf_counter() - started:.1f} s")
-
-
 if __name__ == "__main__":
-    main()
+    run_bench("foundation", __doc__.splitlines()[0], bench)

@@ -10,14 +10,13 @@ between runs, so ratios are what to compare):
 
 from __future__ import annotations
 
-import argparse
-import logging
 import math
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 
 import trio
+from _report import Rows, run_bench
 
 import scope_ext as sx
 
@@ -159,7 +158,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def bench(quick: bool) -> list[tuple[str, bool]]:
+async def bench(quick: bool) -> Rows:
     """Each figure against its anchor, interleaved over several rounds; the best round of each counts."""
     scale, rounds = (0.2, 2) if quick else (1.0, 3)
     n_calls, n_casts, n_restarts = int(50_000 * scale), int(300_000 * scale), int(5_000 * scale)
@@ -196,19 +195,5 @@ async def bench(quick: bool) -> list[tuple[str, bool]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="reduced run (< 45 s), same ratios")
-    args = parser.parse_args()
-    logging.getLogger("scope_ext").setLevel(logging.CRITICAL)  # thousands of deliberate crashes
-    started = time.perf_counter()
-    rows = trio.run(bench, args.quick)
-    for text, ok in rows:
-        print(f"{'PASS' if ok else 'MISS'}  {text}")
-    passed = sum(ok for _, ok in rows)
-    print(f"runtime bench{' (quick)' if args.quick else ''}: {passed}/{len(rows)} targets met "
-          f"in {time.perf_counter() - started:.1f} s")
-
-
 if __name__ == "__main__":
-    main()
+    run_bench("runtime", __doc__.splitlines()[0], bench)
