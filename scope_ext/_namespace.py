@@ -14,6 +14,7 @@ from ._registry import Keys, Registry, Via
 from ._supervisor import ChildSpec, Restart, ShutdownTime, StartFn, Supervisor, start_child
 
 if TYPE_CHECKING:
+    from ._code_layer import CodeLayer
     from ._foundation import Foundation
     from ._runtime import Runtime
 
@@ -32,6 +33,8 @@ class Namespace:
         self.process_count = 0
         #: The Foundation handle, once ``start_foundation`` ran here.
         self.foundation: Foundation | None = None
+        #: The code layer handle, once ``start_code_layer`` ran here.
+        self.code: CodeLayer | None = None
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name!r} {self.status}>"

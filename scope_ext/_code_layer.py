@@ -1,0 +1,304 @@
+"""The code layer (L2) of a namespace: index a Python codebase and ask it questions.
+
+``await start_code_layer(ns, root)`` starts a ``code`` supervisor (rest_for_one: repository,
+tasks, parser) under the namespace's root; the namespace needs its Foundation, whose config
+(``code.parser.max_workers``), events and telemetry the layer uses. ``code_layer(ns)`` returns
+the :class:`CodeLayer` handle:
+
+- ``await code.index()`` starts an index run and returns its :class:`IndexRun` (await
+  ``run.wait()``, or ``run.cancel()``); files are parsed in worker processes, in chunks, through
+  the task supervisor; unchanged files (same size and modification time) are skipped.
+- ``await code.sql(query, params)`` reads the index (read-only).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import trio
+
+from ._code_facts import FileFacts
+from ._code_files import FileFilter, discover
+from ._code_repository import Repository, connect, file_uri
+from ._code_workers import WorkerPool
+from ._exceptions import NamespaceError, ScopeError
+from ._namespace import Namespace
+from ._registry import namespace_of
+from ._service import Service, call
+from ._supervisor import ChildSpec, Supervisor
+from ._task_supervisor import TaskSupervisor, task_map
+
+if TYPE_CHECKING:
+    from ._foundation import Foundation
+
+CHUNK_FILES = 16
+_memory_indexes = itertools.count(1)
+
+
+class CodeError(ScopeError):
+    """A code-layer request was refused: no layer in the namespace, a bad root, a bad query."""
+
+
+class IndexRun:
+    """One index run: progress counters, ``await wait()``, ``cancel()``."""
+
+    def __init__(self, run_id: int, root: str) -> None:
+        self.id = run_id
+        self.root = root
+        self.status = "running"
+        self.files_total = 0
+        self.files_done = 0
+        self.files_skipped = 0
+        self.files_removed = 0
+        self.bytes_done = 0
+        self.errors = 0
+        self.started = time.time()
+        self.finished: float | None = None
+        self.error: BaseException | None = None
+        self._done = trio.Event()
+        self._scope = trio.CancelScope()
+
+    def __repr__(self) -> str:
+        return (f"<IndexRun {self.id} {self.status}: {self.files_done}/{self.files_total} files, "
+                f"{self.errors} errors, {self.files_skipped} unchanged>")
+
+    @property
+    def rate(self) -> float:
+        """Files per second so far."""
+        elapsed = (self.finished or time.time()) - self.started
+        return self.files_done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate (None before the first files are done)."""
+        rate = self.rate
+        return (self.files_total - self.files_done) / rate if rate > 0 else None
+
+    def cancel(self) -> None:
+        """Stop the run; what was already indexed stays."""
+        self._scope.cancel()
+
+    async def wait(self) -> IndexRun:
+        """Wait for the run to end; raises what made it fail."""
+        await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+class _Write(NamedTuple):
+    batch: Sequence[tuple[FileFacts, int]]
+
+
+class _Forget(NamedTuple):
+    paths: list[str]
+
+
+class _Known(NamedTuple):
+    pass
+
+
+class RepositoryService(Service):
+    """Owns the index writer; serializes writes (in a worker thread) in mailbox order."""
+
+    async def init(self, layer: CodeLayer) -> None:
+        self.layer = layer
+        self.repo = await trio.to_thread.run_sync(Repository, layer.index_uri, layer.root)
+
+    async def handle_call(self, request: Any, caller: Any) -> Any:
+        kind = type(request)
+        if kind is _Write:
+            written = await trio.to_thread.run_sync(self.repo.write, request.batch)
+        elif kind is _Forget:
+            written = await trio.to_thread.run_sync(self.repo.forget, request.paths)
+        elif kind is _Known:
+            return await trio.to_thread.run_sync(self.repo.known)
+        else:
+            return Service.handle_call(self, request, caller)
+        self.layer.version = self.repo.version
+        return written
+
+    async def terminate(self, reason: Any) -> None:
+        await trio.to_thread.run_sync(self.repo.close)
+
+
+class _Index(NamedTuple):
+    pass
+
+
+class ParserService(Service):
+    """Runs index runs with a pool of worker processes (kept warm between runs)."""
+
+    def init(self, layer: CodeLayer) -> None:
+        self.layer = layer
+        self.pool: WorkerPool | None = None
+        self.runs = itertools.count(1)
+
+    def handle_call(self, request: Any, caller: Any) -> Any:
+        if type(request) is not _Index:
+            return Service.handle_call(self, request, caller)
+        run = IndexRun(next(self.runs), self.layer.root)
+        self.start_soon(self._run, run)
+        return run
+
+    async def _workers(self) -> WorkerPool:
+        size = self.layer.foundation.config.get(("code", "parser", "max_workers"))
+        if self.pool is None or self.pool.size != size:
+            if self.pool is not None:
+                await self.pool.aclose()
+            self.pool = WorkerPool(size)
+        return self.pool
+
+    async def _run(self, run: IndexRun) -> None:
+        layer = self.layer
+        f = layer.foundation
+        f.report("scope.code.index.started", {"root": run.root, "run": run.id})
+        try:
+            with run._scope:
+                await self._index(run)
+            run.status = "cancelled" if run._scope.cancelled_caught else "done"
+        except Exception as exc:
+            run.status, run.error = "failed", exc
+            raise
+        finally:
+            run.finished = time.time()
+            run._done.set()
+            f.report("scope.code.index.finished", {
+                "root": run.root, "run": run.id, "status": run.status, "files": run.files_done,
+                "skipped": run.files_skipped, "removed": run.files_removed, "errors": run.errors,
+                "seconds": round(run.finished - run.started, 3)})
+
+    async def _index(self, run: IndexRun) -> None:
+        layer = self.layer
+        repo = layer.namespace.via("code.repository")
+        found = await trio.to_thread.run_sync(discover, layer.files)
+        known: dict[str, tuple[int, int, str]] = await call(repo, _Known(), None)
+        root = layer.root
+        current = {os.path.relpath(p, root): p for p in found.files}
+        gone = [rel for rel in known if rel not in current]
+        if gone:
+            run.files_removed = await call(repo, _Forget(gone), None)
+        todo = [path for rel, path in current.items()
+                if known.get(rel, (None, None, None))[:2] != found.files[path] or found.files[path][0] < 0]
+        run.files_skipped = len(current) - len(todo)
+        run.files_total = len(todo)
+        for loop in found.loops:
+            layer.foundation.report("scope.code.file.failed", {"path": loop, "line": None, "message": "symlink loop"})
+        if not todo:
+            return
+        pool = await self._workers()
+        todo.sort(key=lambda p: -found.files[p][0])  # biggest first: no straggler at the end
+        chunks = [todo[i:i + CHUNK_FILES] for i in range(0, len(todo), CHUNK_FILES)]
+        telemetry = layer.foundation.telemetry
+
+        async def parse(chunk: list[str]) -> list[FileFacts]:
+            return await pool.run((root, chunk))  # type: ignore[no-any-return]
+
+        async with task_map(layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size,
+                            ordered=False) as results:
+            async for result in results:
+                if not result.ok:
+                    raise CodeError(f"a parser worker failed: {result.error!r}") from result.error
+                facts: list[FileFacts] = result.value
+                await call(repo, _Write([(fa, found.files[fa.path][1]) for fa in facts]), None)
+                failed = [fa for fa in facts if fa.error is not None]
+                for fa in failed:
+                    layer.foundation.report("scope.code.file.failed", {
+                        "path": fa.path, "line": fa.error.line, "message": fa.error.message})  # type: ignore[union-attr]
+                run.errors += len(failed)
+                run.files_done += len(facts)
+                run.bytes_done += sum(fa.size for fa in facts)
+                telemetry.execute("scope.code.parse.progress", {
+                    "files": run.files_done, "total": run.files_total, "bytes": run.bytes_done,
+                    "rate": run.rate, "eta": run.eta or 0.0}, {"root": root, "run": run.id})
+
+    async def terminate(self, reason: Any) -> None:
+        if self.pool is not None:
+            await self.pool.aclose()
+
+
+class CodeLayer:
+    """The code layer of one namespace (see the module docstring)."""
+
+    def __init__(self, namespace: Namespace, foundation: Foundation, root: str, index_path: str | None,
+                 files: FileFilter) -> None:
+        self.namespace = namespace
+        self.foundation = foundation
+        self.root = root
+        self.files = files
+        self.index_path = index_path
+        #: What SQLite opens: the file, or a named shared in-memory database.
+        self.index_uri = (file_uri(index_path) if index_path is not None
+                          else f"file:scope_ext_code_{next(_memory_indexes)}?mode=memory&cache=shared")
+        self.version = 0
+        self._keepalive: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"<CodeLayer of {self.namespace.name!r} on {self.root}>"
+
+    async def index(self) -> IndexRun:
+        """Start an index run of the root (see the module docstring)."""
+        return await call(self.namespace.via("code.parser"), _Index())  # type: ignore[no-any-return]
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = connect(self.index_uri, readonly=True)
+        conn.execute("PRAGMA query_only = ON")  # also for the in-memory index, which cannot be opened read-only
+        return conn
+
+    async def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only SQL query over the index schema (see ``_code_repository.SCHEMA``)."""
+
+        def run() -> list[tuple[Any, ...]]:
+            conn = self._reader()
+            try:
+                return conn.execute(query, params).fetchall()
+            except sqlite3.Error as exc:
+                raise CodeError(f"SQL error: {exc}") from None
+            finally:
+                conn.close()
+
+        return await trio.to_thread.run_sync(run)
+
+
+async def start_code_layer(namespace: Namespace | str | None, root: str | os.PathLike[str], *,
+                           index_path: str | os.PathLike[str] | None = None,
+                           include: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> CodeLayer:
+    """Start the code layer for ``root`` in a namespace that has its Foundation.
+
+    ``index_path`` is the SQLite file (None: in memory); ``include`` / ``exclude`` are gitignore-style
+    globs added to ``*.py`` and the usual excluded folders, and ``.gitignore`` is honoured.
+    """
+    ns = namespace_of(namespace)
+    if ns.foundation is None:
+        raise NamespaceError(f"namespace {ns.name!r} needs its Foundation before the code layer")
+    if getattr(ns, "code", None) is not None:
+        raise NamespaceError(f"namespace {ns.name!r} already has a code layer")
+    root = os.path.abspath(os.fspath(root))
+    if not os.path.isdir(root):
+        raise CodeError(f"cannot index {root}: not a folder")
+    files = FileFilter(root, include or ("*.py",), (*(exclude or ()), ".git/", "__pycache__/", ".scope_ext/"))
+    layer = CodeLayer(ns, ns.foundation, root, None if index_path is None else os.fspath(index_path), files)
+    if layer.index_path is None:  # a shared in-memory database lives while one connection is open
+        layer._keepalive = sqlite3.connect(layer.index_uri, uri=True, check_same_thread=False)
+    specs = [
+        ChildSpec("code.repository", RepositoryService, (layer,), name="code.repository"),
+        ChildSpec("code.tasks", TaskSupervisor, (), name="code.tasks"),
+        ChildSpec("code.parser", ParserService, (layer,), name="code.parser"),
+    ]
+    await ns.start_child(ChildSpec("code", Supervisor, (specs, "rest_for_one", 10, 5.0)))
+    ns.code = layer
+    return layer
+
+
+def code_layer(namespace: Namespace | str | None = None) -> CodeLayer:
+    """The code layer of a namespace (default: the current one)."""
+    ns = namespace_of(namespace)
+    layer = getattr(ns, "code", None)
+    if layer is None:
+        raise NamespaceError(f"namespace {ns.name!r} has no code layer; start it with start_code_layer()")
+    return layer

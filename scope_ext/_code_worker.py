@@ -1,0 +1,36 @@
+"""A parser worker process: ``python -m scope_ext._code_worker``.
+
+Reads jobs from stdin and writes results to stdout, each an 8-byte big-endian length and a pickle:
+a job is ``(root, paths)``, a result the list of :class:`FileFacts` (or the exception raised).
+Started and fed by :class:`scope_ext._code_workers.WorkerPool`; it never imports the user's code.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import sys
+
+from scope_ext._code_facts import facts_of_many
+
+_LENGTH = struct.Struct(">Q")
+
+
+def serve() -> None:
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        head = source.read(_LENGTH.size)
+        if len(head) < _LENGTH.size:
+            return  # the pool closed our stdin
+        root, paths = pickle.loads(source.read(_LENGTH.unpack(head)[0]))
+        try:
+            result: object = facts_of_many(root, paths)
+        except Exception as exc:  # facts_of never raises; anything here is a bug worth reporting
+            result = exc
+        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        sink.write(_LENGTH.pack(len(payload)) + payload)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    serve()

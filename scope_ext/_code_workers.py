@@ -1,0 +1,108 @@
+"""A pool of parser worker processes driven from trio (see ``_code_worker``).
+
+Each worker handles one chunk at a time over its stdin/stdout pipes. A job that is cancelled
+(or times out) kills its worker, which is replaced on the next job; closing the pool kills them
+all. Workers are plain subprocesses of ``python -m scope_ext._code_worker``: they never re-import
+the caller's ``__main__``, so scripts need no ``if __name__ == "__main__"`` guard.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import subprocess
+import sys
+from typing import Any
+
+import trio
+
+from ._exceptions import ScopeError
+
+_LENGTH = struct.Struct(">Q")
+
+
+class WorkerFailed(ScopeError):
+    """A worker process died or answered something that is not a result."""
+
+
+class _Worker:
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.buffer = bytearray()
+
+    async def run(self, job: Any) -> Any:
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        assert self.process.stdin is not None
+        await self.process.stdin.send_all(_LENGTH.pack(len(payload)) + payload)
+        size = _LENGTH.unpack(await self._read(_LENGTH.size))[0]
+        result = pickle.loads(await self._read(size))
+        if isinstance(result, BaseException):
+            raise WorkerFailed(f"a parser worker raised {result!r}") from result
+        return result
+
+    async def _read(self, size: int) -> bytes:
+        stdout = self.process.stdout
+        assert stdout is not None
+        while len(self.buffer) < size:
+            chunk = await stdout.receive_some(max(65536, size - len(self.buffer)))
+            if not chunk:
+                raise WorkerFailed(f"a parser worker exited (code {self.process.poll()})")
+            self.buffer += chunk
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+
+
+class WorkerPool:
+    """Up to ``size`` workers; :meth:`run` sends a job to an idle one, starting it if needed."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"a worker pool needs at least one worker, not {size}")
+        self.size = size
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._free = trio.Semaphore(size)
+
+    @property
+    def workers(self) -> int:
+        """Worker processes alive now."""
+        return len(self._idle) + len(self._busy)
+
+    async def run(self, job: Any) -> Any:
+        """Run one job in a worker; cancelling this kills that worker."""
+        async with self._free:
+            worker = self._idle.pop() if self._idle else await self._start()
+            self._busy.add(worker)
+            try:
+                result = await worker.run(job)
+            except BaseException:
+                self._busy.discard(worker)
+                worker.kill()  # mid-job: its pipes hold half a message, it cannot be reused
+                with trio.CancelScope(shield=True):
+                    await worker.process.wait()
+                raise
+            self._busy.discard(worker)
+            self._idle.append(worker)
+            return result
+
+    async def _start(self) -> _Worker:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "scope_ext._code_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        return _Worker(process)
+
+    async def aclose(self) -> None:
+        """Kill every worker and wait for them."""
+        workers = [*self._idle, *self._busy]
+        self._idle.clear()
+        self._busy.clear()
+        with trio.CancelScope(shield=True):
+            for worker in workers:
+                if worker.process.stdin is not None:
+                    await worker.process.stdin.aclose()
+                worker.kill()
+                await worker.process.wait()

@@ -1,0 +1,140 @@
+"""Code layer: indexing a tree with worker processes, incremental re-index, read-only SQL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import trio
+
+import scope_ext as sx
+from scope_ext._code_layer import CodeError, start_code_layer
+from scope_ext._code_workers import WorkerPool
+
+
+def make_tree(root: Path) -> None:
+    (root / "pkg" / "sub").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("from .core import run\n")
+    (root / "pkg" / "core.py").write_text(
+        "import json\n\nclass Engine(Exception):\n    def go(self, x):\n        if x:\n            return json.dumps(x)\n"
+        "\n\ndef run():\n    return Engine().go(1)\n")
+    (root / "pkg" / "sub" / "broken.py").write_text("def nope(:\n")
+    (root / "pkg" / "sub" / "binary.py").write_bytes(b"\x00\x01")
+    (root / "pkg" / "ignored_by_git.py").write_text("x = 1\n")
+    (root / ".gitignore").write_text("ignored_by_git.py\n")
+    (root / "notes.txt").write_text("not python\n")
+    os.symlink(root / "pkg", root / "pkg" / "sub" / "loop")  # a folder symlink back up: a loop
+
+
+def with_code(tmp_path, main, **options):
+    async def wrapper(rt):
+        await sx.start_foundation(rt.production)
+        code = await start_code_layer(rt.production, tmp_path, **options)
+        return await main(rt, code)
+
+    return sx.run(wrapper)
+
+
+def test_index_records_facts_errors_and_skips_what_it_should(tmp_path):
+    make_tree(tmp_path)
+
+    async def main(rt, code):
+        run = await (await code.index()).wait()
+        assert (run.status, run.files_total, run.files_done, run.errors) == ("done", 4, 4, 2)
+        assert await code.sql("SELECT path FROM modules ORDER BY path") == [
+            ("pkg/__init__.py",), ("pkg/core.py",), ("pkg/sub/binary.py",), ("pkg/sub/broken.py",)]
+        errors = dict((path, (line, message)) for path, _, line, message in await code.sql("SELECT * FROM errors"))
+        assert errors["pkg/sub/broken.py"][0] == 1 and "binary" in errors["pkg/sub/binary.py"][1]
+        assert await code.sql("SELECT fullname, complexity, class FROM functions ORDER BY fullname") == [
+            ("pkg.core.Engine.go", 2, "Engine"), ("pkg.core.run", 1, None)]
+        assert await code.sql("SELECT c.fullname FROM classes c JOIN class_bases b ON b.class_id = c.id "
+                              "WHERE b.base = ?", ["Exception"]) == [("pkg.core.Engine",)]
+        assert ("pkg.core.Engine.go", "json.dumps") in await code.sql("SELECT caller, callee FROM calls")
+        f = sx.foundation()
+        failed = await f.events.query(types="scope.code.file.failed")
+        assert {e.data["message"] for e in failed} >= {"symlink loop"}
+        (finished,) = await f.events.query(types="scope.code.index.finished")
+        assert finished.data["files"] == 4 and finished.data["errors"] == 2
+
+    with_code(tmp_path, main)
+
+
+def test_reindex_parses_only_changed_files_and_forgets_removed_ones(tmp_path):
+    make_tree(tmp_path)
+    index = tmp_path / "index.sqlite"
+
+    async def first(rt, code):
+        await (await code.index()).wait()
+
+    async def second(rt, code):
+        run = await (await code.index()).wait()
+        assert (run.files_skipped, run.files_done) == (4, 0)  # reopened: nothing to parse
+        core = tmp_path / "pkg" / "core.py"
+        core.write_text(core.read_text() + "\ndef added():\n    pass\n")
+        (tmp_path / "pkg" / "sub" / "broken.py").unlink()
+        run = await (await code.index()).wait()
+        assert (run.files_done, run.files_removed, run.files_skipped) == (1, 1, 2)
+        assert ("pkg.core.added",) in await code.sql("SELECT fullname FROM functions")
+        assert await code.sql("SELECT count(*) FROM errors") == [(1,)]
+
+    with_code(tmp_path, first, index_path=index, exclude=["index.sqlite*"])
+    with_code(tmp_path, second, index_path=index, exclude=["index.sqlite*"])
+
+
+def test_sql_is_read_only_and_errors_are_clear(tmp_path):
+    make_tree(tmp_path)
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        with pytest.raises(CodeError, match="readonly"):
+            await code.sql("DELETE FROM functions")
+        with pytest.raises(CodeError, match="no such table: funcs"):
+            await code.sql("SELECT * FROM funcs")
+        assert await code.sql("SELECT count(*) FROM functions") == [(2,)]
+
+    with_code(tmp_path, main)
+
+
+def test_a_bad_root_is_refused(tmp_path):
+    async def main(rt):
+        await sx.start_foundation(rt.production)
+        with pytest.raises(CodeError, match="not a folder"):
+            await start_code_layer(rt.production, tmp_path / "missing")
+
+    sx.run(main)
+
+
+def test_cancelling_a_run_keeps_what_was_indexed(tmp_path):
+    for i in range(200):
+        (tmp_path / f"m{i}.py").write_text("def f():\n    return 1\n" * 200)
+
+    async def main(rt, code):
+        run = await code.index()
+        while run.files_done == 0:
+            await trio.sleep(0.01)
+        run.cancel()
+        await run.wait()
+        assert run.status == "cancelled" and 0 < run.files_done < 200
+        again = await (await code.index()).wait()  # only what the cancelled run did not finish
+        assert again.files_skipped >= run.files_done and again.files_skipped + again.files_done == 200
+        assert await code.sql("SELECT count(*) FROM modules") == [(200,)]
+
+    with_code(tmp_path, main)
+
+
+def test_worker_pool_kills_a_worker_whose_job_is_cancelled(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+
+    async def main():
+        pool = WorkerPool(1)
+        facts = await pool.run((str(tmp_path), [str(tmp_path / "a.py")]))
+        assert facts[0].module == "a" and pool.workers == 1
+        with trio.move_on_after(0.001):
+            await pool.run((str(tmp_path), [str(tmp_path / "a.py")] * 2000))
+        assert pool.workers == 0  # killed mid-job, replaced on demand
+        assert (await pool.run((str(tmp_path), [str(tmp_path / "a.py")])))[0].error is None
+        await pool.aclose()
+        assert pool.workers == 0
+
+    trio.run(main)
