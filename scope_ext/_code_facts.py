@@ -103,16 +103,23 @@ def dotted(node: ast.expr) -> str | None:
 
 
 def _text(node: ast.expr) -> str:
-    name = dotted(node)
-    if name is not None:
-        return name
-    if isinstance(node, ast.Call):
+    """A call target or decorator as written: ``a.b``, ``f(...).m``, ``x[...].m``, else ``<expr>``."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        base = node.id
+    elif isinstance(node, ast.Call):
         inner = dotted(node.func)
-        return f"{inner}(...)" if inner else "<expr>"
-    if isinstance(node, ast.Subscript):
+        base = f"{inner}(...)" if inner else "<expr>"
+    elif isinstance(node, ast.Subscript):
         inner = dotted(node.value)
-        return f"{inner}[...]" if inner else "<expr>"
-    return "<expr>"
+        base = f"{inner}[...]" if inner else "<expr>"
+    else:
+        base = "<expr>"
+    parts.append(base)
+    return ".".join(reversed(parts))
 
 
 def _doc(body: list[ast.stmt]) -> str | None:

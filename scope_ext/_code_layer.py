@@ -1,14 +1,19 @@
 """The code layer (L2) of a namespace: index a Python codebase and ask it questions.
 
 ``await start_code_layer(ns, root)`` starts a ``code`` supervisor (rest_for_one: repository,
-tasks, parser) under the namespace's root; the namespace needs its Foundation, whose config
+tasks, parser, analysis, query) under the namespace's root; the namespace needs its Foundation, whose config
 (``code.parser.max_workers``), events and telemetry the layer uses. ``code_layer(ns)`` returns
 the :class:`CodeLayer` handle:
 
 - ``await code.index()`` starts an index run and returns its :class:`IndexRun` (await
   ``run.wait()``, or ``run.cancel()``); files are parsed in worker processes, in chunks, through
   the task supervisor; unchanged files (same size and modification time) are skipped.
+- ``await code.query("functions where complexity > 10 order by complexity desc limit 20")``
+  answers a question in the query language (``_code_query``) as a :class:`QueryResult`;
+  results are cached until the index changes.
 - ``await code.sql(query, params)`` reads the index (read-only).
+
+After every index run the analysis service resolves imports and call targets (``_code_analysis``).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import trio
 
+from ._code_analysis import analyse, cycles, module_graph, unused_functions
 from ._code_facts import FileFacts
 from ._code_files import FileFilter, discover
+from ._code_query import QueryError, QueryResult, compile_query
 from ._code_repository import Repository, connect, file_uri
 from ._code_workers import WorkerPool
 from ._exceptions import NamespaceError, ScopeError
@@ -103,6 +110,18 @@ class _Known(NamedTuple):
     pass
 
 
+class _Resolve(NamedTuple):
+    pass
+
+
+class _Ask(NamedTuple):
+    text: str
+
+
+class _Refused(NamedTuple):
+    error: Exception
+
+
 class RepositoryService(Service):
     """Owns the index writer; serializes writes (in a worker thread) in mailbox order."""
 
@@ -118,13 +137,79 @@ class RepositoryService(Service):
             written = await trio.to_thread.run_sync(self.repo.forget, request.paths)
         elif kind is _Known:
             return await trio.to_thread.run_sync(self.repo.known)
+        elif kind is _Resolve:
+            counts = await trio.to_thread.run_sync(self._resolve)
+            self.layer.version = self.repo.version
+            return counts
         else:
             return Service.handle_call(self, request, caller)
         self.layer.version = self.repo.version
         return written
 
+    def _resolve(self) -> dict[str, int]:
+        with self.repo.conn:
+            self.repo.conn.execute("BEGIN")
+            counts = analyse(self.repo.conn)
+        self.repo.version += 1
+        return counts
+
     async def terminate(self, reason: Any) -> None:
         await trio.to_thread.run_sync(self.repo.close)
+
+
+class AnalysisService(Service):
+    """Resolves imports and calls after index runs; answers graph questions (cycles, unused)."""
+
+    def init(self, layer: CodeLayer) -> None:
+        self.layer = layer
+
+    async def handle_call(self, request: Any, caller: Any) -> Any:
+        if type(request) is _Resolve:
+            return await call(self.layer.namespace.via("code.repository"), request, None)
+        if type(request) is _Ask:
+            kind, prefix = request.text.split(":", 1)
+            return await trio.to_thread.run_sync(self._read, kind, prefix)
+        return Service.handle_call(self, request, caller)
+
+    def _read(self, kind: str, prefix: str) -> list[tuple[Any, ...]]:
+        conn = self.layer._reader()
+        try:
+            if kind == "cycles":
+                return [(i + 1, " -> ".join(cycle)) for i, cycle in enumerate(cycles(module_graph(conn)))]
+            return unused_functions(conn, prefix)
+        finally:
+            conn.close()
+
+
+class QueryService(Service):
+    """Compiles and runs queries; caches results until the index version changes."""
+
+    def init(self, layer: CodeLayer) -> None:
+        self.layer = layer
+        self.cache: dict[str, tuple[int, QueryResult]] = {}
+
+    async def handle_call(self, request: Any, caller: Any) -> Any:
+        if type(request) is not _Ask:
+            return Service.handle_call(self, request, caller)
+        text = " ".join(request.text.split())
+        cached = self.cache.get(text)
+        if cached is not None and cached[0] == self.layer.version:
+            return cached[1]
+        try:
+            compiled = compile_query(text)
+        except QueryError as exc:
+            return _Refused(exc)
+        version = self.layer.version
+        if compiled.kind == "sql":
+            rows = await self.layer.sql(compiled.sql, compiled.params)
+        else:
+            question = _Ask(f"{compiled.kind}:{compiled.params[0] if compiled.params else ''}")
+            rows = await call(self.layer.namespace.via("code.analysis"), question, None)
+        result = QueryResult(text, compiled.columns, rows)
+        if len(self.cache) > 256:
+            self.cache.clear()
+        self.cache[text] = (version, result)
+        return result
 
 
 class _Index(NamedTuple):
@@ -162,6 +247,9 @@ class ParserService(Service):
             with run._scope:
                 await self._index(run)
             run.status = "cancelled" if run._scope.cancelled_caught else "done"
+            if run.files_done or run.files_removed:  # something changed: resolve again
+                await call(layer.namespace.via("code.analysis"), _Resolve(), None)
+                layer.version += 1
         except Exception as exc:
             run.status, run.error = "failed", exc
             raise
@@ -245,6 +333,13 @@ class CodeLayer:
         """Start an index run of the root (see the module docstring)."""
         return await call(self.namespace.via("code.parser"), _Index())  # type: ignore[no-any-return]
 
+    async def query(self, text: str) -> QueryResult:
+        """Answer a question in the query language; raises :class:`QueryError` for a bad one."""
+        result = await call(self.namespace.via("code.query"), _Ask(text), None)
+        if type(result) is _Refused:
+            raise result.error
+        return result  # type: ignore[no-any-return]
+
     def _reader(self) -> sqlite3.Connection:
         conn = connect(self.index_uri, readonly=True)
         conn.execute("PRAGMA query_only = ON")  # also for the in-memory index, which cannot be opened read-only
@@ -289,6 +384,8 @@ async def start_code_layer(namespace: Namespace | str | None, root: str | os.Pat
         ChildSpec("code.repository", RepositoryService, (layer,), name="code.repository"),
         ChildSpec("code.tasks", TaskSupervisor, (), name="code.tasks"),
         ChildSpec("code.parser", ParserService, (layer,), name="code.parser"),
+        ChildSpec("code.analysis", AnalysisService, (layer,), name="code.analysis"),
+        ChildSpec("code.query", QueryService, (layer,), name="code.query"),
     ]
     await ns.start_child(ChildSpec("code", Supervisor, (specs, "rest_for_one", 10, 5.0)))
     ns.code = layer

@@ -1,0 +1,185 @@
+"""Analysis over the index: import resolution, resolved call targets, the module graph and its
+cycles, unused-definition candidates.
+
+Resolution follows Python's rules as far as they can be known statically:
+- ``import a.b as c`` binds ``c`` to ``a.b``; ``import a.b`` binds ``a``.
+- ``from m import x as y`` binds ``y`` to ``m.x``.
+- Relative imports resolve against the module's *package* (``pkg.sub`` for both
+  ``pkg/sub/mod.py`` and ``pkg/sub/__init__.py``), then ``from . import x`` names the
+  submodule ``pkg.sub.x`` when it is indexed, else the name ``x`` in ``pkg/sub/__init__``.
+- A call ``a.b.c`` whose first name is bound by an import resolves through it; a bare name
+  defined in the module resolves to it; ``self.m()`` / ``cls.m()`` inside a class resolves to
+  that class's method ``m`` when the class defines it.
+
+Runs in a worker thread on its own connection to the index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+
+
+def package_of(module: str, is_package: bool) -> str:
+    """The package a module's relative imports resolve against."""
+    return module if is_package else module.rpartition(".")[0]
+
+
+def resolve_relative(package: str, level: int, module: str) -> str | None:
+    """The absolute module of ``from <level dots><module> import ...`` in ``package``."""
+    if level == 0:
+        return module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None  # beyond the top-level package
+    base = parts[: len(parts) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base) or None
+
+
+def analyse(conn: sqlite3.Connection) -> dict[str, int]:
+    """Fill ``imports.resolved`` and ``calls.target``; returns counts of what was resolved."""
+    by_id = {mid: (name, path) for mid, name, path in conn.execute("SELECT id, name, path FROM modules")}
+    known = {name for name, _ in by_id.values()}
+    functions: dict[int, set[str]] = defaultdict(set)  # module id -> top-level qualnames and methods
+    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM functions"):
+        functions[module_id].add(qualname)
+    classes: dict[int, set[str]] = defaultdict(set)
+    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM classes"):
+        classes[module_id].add(qualname)
+
+    bindings: dict[int, dict[str, str]] = defaultdict(dict)  # module id -> local name -> fullname
+    resolved_imports: list[tuple[str | None, int]] = []
+    for import_id, module_id, module, name, alias, level in conn.execute(
+            "SELECT i.id, i.module_id, i.module, i.name, i.alias, i.level FROM imports i"):
+        mod_name, path = by_id[module_id]
+        package = package_of(mod_name, path.endswith("__init__.py"))
+        base = resolve_relative(package, level, module)
+        if base is None:
+            resolved_imports.append((None, import_id))
+            continue
+        if name is None:  # import a.b [as c]
+            resolved_imports.append((base, import_id))
+            if alias:
+                bindings[module_id][alias] = base
+            else:
+                top = base.split(".")[0]
+                bindings[module_id][top] = top
+        else:
+            submodule = f"{base}.{name}" if base else name
+            target = submodule if submodule in known else base
+            resolved_imports.append((target, import_id))
+            bindings[module_id][alias or name] = submodule
+    conn.executemany("UPDATE imports SET resolved = ? WHERE id = ?", resolved_imports)
+
+    targets: list[tuple[str, int]] = []
+    rows = conn.execute("SELECT c.id, c.module_id, c.caller, c.callee, m.name FROM calls c "
+                        "JOIN modules m ON m.id = c.module_id")
+    for call_id, module_id, caller, callee, mod_name in rows:
+        target = _target(callee, caller, mod_name, bindings[module_id], functions[module_id], classes[module_id])
+        if target is not None:
+            targets.append((target, call_id))
+    conn.executemany("UPDATE calls SET target = ? WHERE id = ?", targets)
+    return {"imports": sum(1 for r, _ in resolved_imports if r), "calls": len(targets)}
+
+
+def _target(callee: str, caller: str, module: str, bound: dict[str, str], functions: set[str],
+            classes: set[str]) -> str | None:
+    head, _, rest = callee.partition(".")
+    if head.endswith(")") or head.endswith("]") or head == "<expr>":
+        return None  # called on a computed value
+    if head in ("self", "cls") and rest and "." not in rest:
+        scope = caller[len(module) + 1:] if caller.startswith(module + ".") else caller
+        owner = scope.rpartition(".")[0]  # the method's class
+        while owner and owner not in classes:
+            owner = owner.rpartition(".")[0]
+        if owner and f"{owner}.{rest}" in functions:
+            return f"{module}.{owner}.{rest}"
+        return None
+    if head in bound:
+        return bound[head] + ("." + rest if rest else "")
+    if not rest and (callee in functions or callee in classes):
+        return f"{module}.{callee}"
+    return None
+
+
+def module_graph(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """Indexed module -> the indexed modules it imports."""
+    known = {name for (name,) in conn.execute("SELECT name FROM modules")}
+    graph: dict[str, set[str]] = {name: set() for name in known}
+    for importer, imported in conn.execute(
+            "SELECT m.name, i.resolved FROM imports i JOIN modules m ON m.id = i.module_id WHERE i.resolved IS NOT NULL"):
+        while imported and imported not in known:  # a name inside a module: the module itself
+            imported = imported.rpartition(".")[0]
+        if imported and imported != importer:
+            graph[importer].add(imported)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work: list[tuple[str, Iterable[str]]] = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)  # type: ignore[call-overload]
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return sorted(found)
+
+
+def unused_functions(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[str, str, int]]:
+    """Candidates ``(fullname, path, line)``: functions no call or import mentions by name.
+
+    Dunder methods, tests and decorated functions (often registered elsewhere) are left out.
+    Dynamic use (getattr, strings) is invisible here, so these are candidates, not verdicts.
+    """
+    mentioned = {callee.rpartition(".")[2] for (callee,) in conn.execute("SELECT DISTINCT callee FROM calls")}
+    mentioned |= {name for (name,) in conn.execute("SELECT DISTINCT name FROM imports WHERE name IS NOT NULL")}
+    rows = conn.execute(
+        "SELECT f.fullname, f.name, m.path, f.lineno, f.decorators FROM functions f JOIN modules m ON m.id = f.module_id "
+        "WHERE f.fullname LIKE ? ESCAPE '\\' ORDER BY f.fullname", (_like_prefix(prefix),))
+    return [(fullname, path, line) for fullname, name, path, line, decorators in rows
+            if name not in mentioned and not (name.startswith("__") and name.endswith("__"))
+            and not name.startswith("test") and decorators == "[]"]
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if not prefix else f"{escaped}.%"
