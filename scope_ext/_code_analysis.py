@@ -39,21 +39,30 @@ def resolve_relative(package: str, level: int, module: str) -> str | None:
     return ".".join(base) or None
 
 
-def analyse(conn: sqlite3.Connection) -> dict[str, int]:
-    """Fill ``imports.resolved`` and ``calls.target``; returns counts of what was resolved."""
+def analyse(conn: sqlite3.Connection, paths: Iterable[str] | None = None) -> dict[str, int]:
+    """Fill ``imports.resolved`` and ``calls.target`` of every module, or only of the modules at
+    ``paths`` (relative); returns counts of what was resolved."""
     by_id = {mid: (name, path) for mid, name, path in conn.execute("SELECT id, name, path FROM modules")}
     known = {name for name, _ in by_id.values()}
+    if paths is None:
+        scope, args = "", ()
+    else:
+        wanted = set(paths)
+        ids = [mid for mid, (_, path) in by_id.items() if path in wanted]
+        scope, args = f" WHERE module_id IN ({','.join('?' * len(ids))})", tuple(ids)
+        if not ids:
+            return {"imports": 0, "calls": 0}
     functions: dict[int, set[str]] = defaultdict(set)  # module id -> top-level qualnames and methods
-    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM functions"):
+    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM functions" + scope, args):
         functions[module_id].add(qualname)
     classes: dict[int, set[str]] = defaultdict(set)
-    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM classes"):
+    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM classes" + scope, args):
         classes[module_id].add(qualname)
 
     bindings: dict[int, dict[str, str]] = defaultdict(dict)  # module id -> local name -> fullname
     resolved_imports: list[tuple[str | None, int]] = []
     for import_id, module_id, module, name, alias, level in conn.execute(
-            "SELECT i.id, i.module_id, i.module, i.name, i.alias, i.level FROM imports i"):
+            "SELECT id, module_id, module, name, alias, level FROM imports" + scope, args):
         mod_name, path = by_id[module_id]
         package = package_of(mod_name, path.endswith("__init__.py"))
         base = resolve_relative(package, level, module)
@@ -75,9 +84,9 @@ def analyse(conn: sqlite3.Connection) -> dict[str, int]:
     conn.executemany("UPDATE imports SET resolved = ? WHERE id = ?", resolved_imports)
 
     targets: list[tuple[str, int]] = []
-    rows = conn.execute("SELECT c.id, c.module_id, c.caller, c.callee, m.name FROM calls c "
-                        "JOIN modules m ON m.id = c.module_id")
-    for call_id, module_id, caller, callee, mod_name in rows:
+    rows = conn.execute("SELECT id, module_id, caller, callee FROM calls" + scope, args)
+    for call_id, module_id, caller, callee in rows:
+        mod_name = by_id[module_id][0]
         target = _target(callee, caller, mod_name, bindings[module_id], functions[module_id], classes[module_id])
         if target is not None:
             targets.append((target, call_id))

@@ -26,6 +26,7 @@ class FileFilter:
     def __init__(self, root: str, include: Iterable[str] = DEFAULT_INCLUDE,
                  exclude: Iterable[str] = DEFAULT_EXCLUDE, gitignore: bool = True) -> None:
         self.root = os.path.abspath(root)
+        self._options = (tuple(include), tuple(exclude), gitignore)
         self.include = pathspec.GitIgnoreSpec.from_lines(include)
         lines = list(exclude)
         ignore_file = os.path.join(self.root, ".gitignore")
@@ -33,6 +34,10 @@ class FileFilter:
             with open(ignore_file, encoding="utf-8", errors="replace") as file:
                 lines.extend(file.read().splitlines())
         self.exclude = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def reloaded(self) -> FileFilter:
+        """The same filter with ``.gitignore`` read again."""
+        return FileFilter(self.root, *self._options)
 
     def wants(self, rel: str) -> bool:
         """Whether the file at ``rel`` (relative, with ``/`` or ``os.sep``) is indexed."""

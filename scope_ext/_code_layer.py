@@ -1,7 +1,7 @@
 """The code layer (L2) of a namespace: index a Python codebase and ask it questions.
 
 ``await start_code_layer(ns, root)`` starts a ``code`` supervisor (rest_for_one: repository,
-tasks, parser, analysis, query) under the namespace's root; the namespace needs its Foundation, whose config
+tasks, parser, analysis, query, and sync when watching) under the namespace's root; the namespace needs its Foundation, whose config
 (``code.parser.max_workers``), events and telemetry the layer uses. ``code_layer(ns)`` returns
 the :class:`CodeLayer` handle:
 
@@ -111,7 +111,7 @@ class _Known(NamedTuple):
 
 
 class _Resolve(NamedTuple):
-    pass
+    paths: list[str] | None = None  # relative paths of the changed modules; None: all
 
 
 class _Ask(NamedTuple):
@@ -138,7 +138,7 @@ class RepositoryService(Service):
         elif kind is _Known:
             return await trio.to_thread.run_sync(self.repo.known)
         elif kind is _Resolve:
-            counts = await trio.to_thread.run_sync(self._resolve)
+            counts = await trio.to_thread.run_sync(self._resolve, request.paths)
             self.layer.version = self.repo.version
             return counts
         else:
@@ -146,10 +146,10 @@ class RepositoryService(Service):
         self.layer.version = self.repo.version
         return written
 
-    def _resolve(self) -> dict[str, int]:
+    def _resolve(self, paths: list[str] | None) -> dict[str, int]:
         with self.repo.conn:
             self.repo.conn.execute("BEGIN")
-            counts = analyse(self.repo.conn)
+            counts = analyse(self.repo.conn, paths)
         self.repo.version += 1
         return counts
 
@@ -213,7 +213,7 @@ class QueryService(Service):
 
 
 class _Index(NamedTuple):
-    pass
+    paths: list[str] | None = None  # absolute paths that changed; None: the whole root
 
 
 class ParserService(Service):
@@ -228,7 +228,7 @@ class ParserService(Service):
         if type(request) is not _Index:
             return Service.handle_call(self, request, caller)
         run = IndexRun(next(self.runs), self.layer.root)
-        self.start_soon(self._run, run)
+        self.start_soon(self._run, run, request.paths)
         return run
 
     async def _workers(self) -> WorkerPool:
@@ -239,16 +239,17 @@ class ParserService(Service):
             self.pool = WorkerPool(size)
         return self.pool
 
-    async def _run(self, run: IndexRun) -> None:
+    async def _run(self, run: IndexRun, paths: list[str] | None) -> None:
         layer = self.layer
         f = layer.foundation
         f.report("scope.code.index.started", {"root": run.root, "run": run.id})
         try:
             with run._scope:
-                await self._index(run)
+                changed = await self._index(run, paths)
             run.status = "cancelled" if run._scope.cancelled_caught else "done"
             if run.files_done or run.files_removed:  # something changed: resolve again
-                await call(layer.namespace.via("code.analysis"), _Resolve(), None)
+                scope = None if paths is None or run._scope.cancelled_caught else changed
+                await call(layer.namespace.via("code.analysis"), _Resolve(scope), None)
                 layer.version += 1
         except Exception as exc:
             run.status, run.error = "failed", exc
@@ -261,26 +262,36 @@ class ParserService(Service):
                 "skipped": run.files_skipped, "removed": run.files_removed, "errors": run.errors,
                 "seconds": round(run.finished - run.started, 3)})
 
-    async def _index(self, run: IndexRun) -> None:
+    async def _index(self, run: IndexRun, paths: list[str] | None) -> list[str]:
+        """Index the root (or just ``paths``); returns the relative paths that changed."""
         layer = self.layer
         repo = layer.namespace.via("code.repository")
-        found = await trio.to_thread.run_sync(discover, layer.files)
-        known: dict[str, tuple[int, int, str]] = await call(repo, _Known(), None)
         root = layer.root
-        current = {os.path.relpath(p, root): p for p in found.files}
-        gone = [rel for rel in known if rel not in current]
+        if paths is None:
+            found = await trio.to_thread.run_sync(discover, layer.files)
+            known: dict[str, tuple[int, int, str]] = await call(repo, _Known(), None)
+            current = {os.path.relpath(p, root): p for p in found.files}
+            gone = [rel for rel in known if rel not in current]
+            stats = found.files
+            for loop in found.loops:
+                layer.foundation.report("scope.code.file.failed",
+                                        {"path": loop, "line": None, "message": "symlink loop"})
+        else:
+            stats = await trio.to_thread.run_sync(_stat_all, paths)
+            current = {os.path.relpath(p, root): p for p in paths if p in stats}
+            gone = [os.path.relpath(p, root) for p in paths if p not in stats]
+            known = {}
         if gone:
             run.files_removed = await call(repo, _Forget(gone), None)
         todo = [path for rel, path in current.items()
-                if known.get(rel, (None, None, None))[:2] != found.files[path] or found.files[path][0] < 0]
+                if known.get(rel, (None, None, None))[:2] != stats[path] or stats[path][0] < 0]
         run.files_skipped = len(current) - len(todo)
         run.files_total = len(todo)
-        for loop in found.loops:
-            layer.foundation.report("scope.code.file.failed", {"path": loop, "line": None, "message": "symlink loop"})
+        changed = gone + [os.path.relpath(p, root) for p in todo]
         if not todo:
-            return
+            return changed
         pool = await self._workers()
-        todo.sort(key=lambda p: -found.files[p][0])  # biggest first: no straggler at the end
+        todo.sort(key=lambda p: -stats[p][0])  # biggest first: no straggler at the end
         chunks = [todo[i:i + CHUNK_FILES] for i in range(0, len(todo), CHUNK_FILES)]
         telemetry = layer.foundation.telemetry
 
@@ -293,7 +304,7 @@ class ParserService(Service):
                 if not result.ok:
                     raise CodeError(f"a parser worker failed: {result.error!r}") from result.error
                 facts: list[FileFacts] = result.value
-                await call(repo, _Write([(fa, found.files[fa.path][1]) for fa in facts]), None)
+                await call(repo, _Write([(fa, stats[fa.path][1]) for fa in facts]), None)
                 failed = [fa for fa in facts if fa.error is not None]
                 for fa in failed:
                     layer.foundation.report("scope.code.file.failed", {
@@ -304,10 +315,58 @@ class ParserService(Service):
                 telemetry.execute("scope.code.parse.progress", {
                     "files": run.files_done, "total": run.files_total, "bytes": run.bytes_done,
                     "rate": run.rate, "eta": run.eta or 0.0}, {"root": root, "run": run.id})
+        return changed
 
     async def terminate(self, reason: Any) -> None:
         if self.pool is not None:
             await self.pool.aclose()
+
+
+def _stat_all(paths: list[str]) -> dict[str, tuple[int, int]]:
+    """``path -> (size, mtime_ns)`` of the paths that exist (files only)."""
+    found = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if not os.path.isdir(path):
+            found[path] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
+class SyncService(Service):
+    """Watches the root (watchfiles) and re-indexes what changed, a debounced batch at a time.
+
+    ``.gitignore`` edits reload the file filter; created, modified, deleted and renamed files are
+    re-indexed incrementally (a rename is a deletion and a creation).
+    """
+
+    def init(self, layer: CodeLayer) -> None:
+        self.layer = layer
+        self.batches = 0
+        self.start_soon(self._watch)
+
+    async def _watch(self) -> None:
+        from watchfiles import awatch
+
+        layer = self.layer
+        config = layer.foundation.config
+        async for changes in awatch(layer.root, debounce=config.get(("code", "sync", "debounce_ms")),
+                                    step=config.get(("code", "sync", "step_ms")), recursive=True):
+            paths = sorted({path for _, path in changes})
+            wanted: list[str] | None
+            if any(os.path.basename(p) == ".gitignore" for p in paths):
+                layer.files = layer.files.reloaded()
+                wanted = None  # what is indexed may have changed anywhere: a full (incremental) run
+            else:
+                wanted = [p for p in paths if layer.files.wants(os.path.relpath(p, layer.root))]
+            layer.foundation.report("scope.code.change.seen", {
+                "paths": len(paths), "indexed": "all" if wanted is None else len(wanted)})
+            if wanted is None or wanted:
+                run = await call(layer.namespace.via("code.parser"), _Index(wanted), None)
+                await run.wait()
+            self.batches += 1
 
 
 class CodeLayer:
@@ -362,11 +421,13 @@ class CodeLayer:
 
 async def start_code_layer(namespace: Namespace | str | None, root: str | os.PathLike[str], *,
                            index_path: str | os.PathLike[str] | None = None,
-                           include: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> CodeLayer:
+                           include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+                           watch: bool = False) -> CodeLayer:
     """Start the code layer for ``root`` in a namespace that has its Foundation.
 
     ``index_path`` is the SQLite file (None: in memory); ``include`` / ``exclude`` are gitignore-style
-    globs added to ``*.py`` and the usual excluded folders, and ``.gitignore`` is honoured.
+    globs added to ``*.py`` and the usual excluded folders, and ``.gitignore`` is honoured. With
+    ``watch``, a sync service re-indexes files as they change.
     """
     ns = namespace_of(namespace)
     if ns.foundation is None:
@@ -387,6 +448,8 @@ async def start_code_layer(namespace: Namespace | str | None, root: str | os.Pat
         ChildSpec("code.analysis", AnalysisService, (layer,), name="code.analysis"),
         ChildSpec("code.query", QueryService, (layer,), name="code.query"),
     ]
+    if watch:
+        specs.append(ChildSpec("code.sync", SyncService, (layer,), name="code.sync"))
     await ns.start_child(ChildSpec("code", Supervisor, (specs, "rest_for_one", 10, 5.0)))
     ns.code = layer
     return layer

@@ -53,6 +53,10 @@ FOUNDATION_SETTINGS: tuple[Setting, ...] = (
             minimum=0.0, maximum=1.0),
     Setting("code.parser.max_workers", int, max(1, os.cpu_count() or 1), "parser worker processes", minimum=1,
             maximum=256),
+    Setting("code.sync.debounce_ms", int, 50, "ms a burst of file changes is gathered before re-indexing",
+            minimum=1, maximum=10_000),
+    Setting("code.sync.step_ms", int, 10, "ms between checks for more changes in a burst", minimum=1,
+            maximum=1000),
 )
 
 #: The Foundation services, in start order; each is registered under this name in its namespace.
