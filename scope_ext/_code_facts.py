@@ -79,6 +79,8 @@ class FileFacts(NamedTuple):
     functions: tuple[FunctionFact, ...] = ()
     calls: tuple[CallFact, ...] = ()
     imports: tuple[ImportFact, ...] = ()
+    #: Every identifier the module uses (names, attributes, definitions, imports): narrows searches.
+    identifiers: frozenset[str] = frozenset()
 
 
 def module_name(root: str, path: str) -> str:
@@ -165,12 +167,13 @@ def complexity(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
 
 
 def extract(tree: ast.Module) -> tuple[tuple[ClassFact, ...], tuple[FunctionFact, ...], tuple[CallFact, ...],
-                                        tuple[ImportFact, ...]]:
-    """Classes, functions, calls and imports of a parsed module, in one walk."""
+                                        tuple[ImportFact, ...], frozenset[str]]:
+    """Classes, functions, calls, imports and identifiers of a parsed module, in one walk."""
     classes: list[ClassFact] = []
     functions: list[FunctionFact] = []
     calls: list[CallFact] = []
     imports: list[ImportFact] = []
+    names: set[str] = set()
     # (node, qualified name of the enclosing scope, enclosing class qualname or None, caller name)
     stack: list[tuple[ast.AST, str, str | None, str]] = [(child, "", None, "<module>") for child in tree.body]
     stack.reverse()
@@ -179,16 +182,18 @@ def extract(tree: ast.Module) -> tuple[tuple[ClassFact, ...], tuple[FunctionFact
         kind = type(node)
         if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             fn: ast.FunctionDef = node  # type: ignore[assignment]
+            names.add(fn.name)
             qualname = f"{scope}.{fn.name}" if scope else fn.name
             arguments = fn.args
-            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+            params = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
             if arguments.vararg:
-                names.append("*" + arguments.vararg.arg)
-            names.extend(a.arg for a in arguments.kwonlyargs)
+                params.append("*" + arguments.vararg.arg)
+            params.extend(a.arg for a in arguments.kwonlyargs)
             if arguments.kwarg:
-                names.append("**" + arguments.kwarg.arg)
+                params.append("**" + arguments.kwarg.arg)
+            names.update(p.lstrip("*") for p in params)
             functions.append(FunctionFact(
-                qualname, fn.name, cls, fn.lineno, fn.end_lineno or fn.lineno, tuple(names),
+                qualname, fn.name, cls, fn.lineno, fn.end_lineno or fn.lineno, tuple(params),
                 tuple(_text(d) for d in fn.decorator_list), kind is ast.AsyncFunctionDef, _doc(fn.body),
                 complexity(fn)))
             outside = [*fn.decorator_list, *arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
@@ -196,6 +201,7 @@ def extract(tree: ast.Module) -> tuple[tuple[ClassFact, ...], tuple[FunctionFact
             stack.extend((child, qualname, None, qualname) for child in reversed(fn.body))
         elif kind is ast.ClassDef:
             cd: ast.ClassDef = node  # type: ignore[assignment]
+            names.add(cd.name)
             qualname = f"{scope}.{cd.name}" if scope else cd.name
             methods = tuple(s.name for s in cd.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
             classes.append(ClassFact(
@@ -206,18 +212,30 @@ def extract(tree: ast.Module) -> tuple[tuple[ClassFact, ...], tuple[FunctionFact
             stack.extend((child, qualname, qualname, qualname) for child in reversed(cd.body))
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
+                names.update(alias.name.split("."))
                 imports.append(ImportFact(alias.name, None, alias.asname, 0, node.lineno))  # type: ignore[attr-defined]
         elif kind is ast.ImportFrom:
+            names.update((node.module or "").split("."))  # type: ignore[attr-defined]
             for alias in node.names:  # type: ignore[attr-defined]
+                names.add(alias.name)
                 imports.append(ImportFact(node.module or "", alias.name, alias.asname, node.level,  # type: ignore[attr-defined]
                                           node.lineno))  # type: ignore[attr-defined]
         else:
+            if kind is ast.Name:
+                names.add(node.id)  # type: ignore[attr-defined]
+            elif kind is ast.Attribute:
+                names.add(node.attr)  # type: ignore[attr-defined]
+            elif kind is ast.arg:
+                names.add(node.arg)  # type: ignore[attr-defined]
+            elif kind is ast.keyword and node.arg:  # type: ignore[attr-defined]
+                names.add(node.arg)  # type: ignore[attr-defined]
             if kind is ast.Call:
                 calls.append(CallFact(caller, _text(node.func), node.lineno))  # type: ignore[attr-defined]
             children = list(ast.iter_child_nodes(node))
             children.reverse()
             stack.extend((child, scope, cls, caller) for child in children)
-    return tuple(classes), tuple(functions), tuple(calls), tuple(imports)
+    names.discard("")
+    return tuple(classes), tuple(functions), tuple(calls), tuple(imports), frozenset(names)
 
 
 def facts_of(root: str, path: str) -> FileFacts:
@@ -244,10 +262,10 @@ def facts_of(root: str, path: str) -> FileFacts:
     except (RecursionError, MemoryError) as exc:
         return FileFacts(path, module, digest, len(data), lines, ErrorFact(None, f"too deeply nested: {type(exc).__name__}"))
     try:
-        classes, functions, calls, imports = extract(tree)
+        classes, functions, calls, imports, identifiers = extract(tree)
     except RecursionError:
         return FileFacts(path, module, digest, len(data), lines, ErrorFact(None, "too deeply nested to analyse"))
-    return FileFacts(path, module, digest, len(data), lines, None, classes, functions, calls, imports)
+    return FileFacts(path, module, digest, len(data), lines, None, classes, functions, calls, imports, identifiers)
 
 
 def facts_of_many(root: str, paths: list[str]) -> list[FileFacts]:

@@ -30,6 +30,7 @@ import trio
 from ._code_analysis import analyse, cycles, module_graph, unused_functions
 from ._code_facts import FileFacts
 from ._code_files import FileFilter, discover
+from ._code_grep import Match, check_pattern, identifiers
 from ._code_query import QueryError, QueryResult, compile_query
 from ._code_repository import Repository, connect, file_uri
 from ._code_workers import WorkerPool
@@ -216,6 +217,11 @@ class _Index(NamedTuple):
     paths: list[str] | None = None  # absolute paths that changed; None: the whole root
 
 
+class _Grep(NamedTuple):
+    pattern: str
+    paths: list[str]  # absolute
+
+
 class ParserService(Service):
     """Runs index runs with a pool of worker processes (kept warm between runs)."""
 
@@ -224,12 +230,29 @@ class ParserService(Service):
         self.pool: WorkerPool | None = None
         self.runs = itertools.count(1)
 
-    def handle_call(self, request: Any, caller: Any) -> Any:
+    async def handle_call(self, request: Any, caller: Any) -> Any:
+        if type(request) is _Grep:
+            return await self._grep(request)
         if type(request) is not _Index:
             return Service.handle_call(self, request, caller)
         run = IndexRun(next(self.runs), self.layer.root)
         self.start_soon(self._run, run, request.paths)
         return run
+
+    async def _grep(self, request: _Grep) -> list[Match]:
+        pool = await self._workers()
+        chunks = [request.paths[i:i + CHUNK_FILES * 4] for i in range(0, len(request.paths), CHUNK_FILES * 4)]
+
+        async def search(chunk: list[str]) -> list[Match]:
+            return await pool.run(("grep", request.pattern, chunk))  # type: ignore[no-any-return]
+
+        matches: list[Match] = []
+        async with task_map(self.layer.namespace.via("code.tasks"), search, chunks, max_concurrency=pool.size) as results:
+            async for result in results:
+                if not result.ok:
+                    raise CodeError(f"a search worker failed: {result.error!r}") from result.error
+                matches.extend(result.value)
+        return matches
 
     async def _workers(self) -> WorkerPool:
         size = self.layer.foundation.config.get(("code", "parser", "max_workers"))
@@ -296,7 +319,7 @@ class ParserService(Service):
         telemetry = layer.foundation.telemetry
 
         async def parse(chunk: list[str]) -> list[FileFacts]:
-            return await pool.run((root, chunk))  # type: ignore[no-any-return]
+            return await pool.run(("facts", root, chunk))  # type: ignore[no-any-return]
 
         async with task_map(layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size,
                             ordered=False) as results:
@@ -403,6 +426,23 @@ class CodeLayer:
         conn = connect(self.index_uri, readonly=True)
         conn.execute("PRAGMA query_only = ON")  # also for the in-memory index, which cannot be opened read-only
         return conn
+
+    async def grep(self, pattern: str) -> QueryResult:
+        """Every match of a structural pattern (ast-grep syntax, e.g. ``$X.append($Y)``), searching
+        only the files whose identifiers make a match possible."""
+        check_pattern(pattern)
+        words = identifiers(pattern)
+        if words:
+            marks = ",".join("?" * len(words))
+            rows = await self.sql(
+                f"SELECT m.path FROM modules m JOIN (SELECT module_id FROM identifiers WHERE name IN ({marks}) "
+                f"GROUP BY module_id HAVING count(DISTINCT name) = ?) hit ON hit.module_id = m.id", [*words, len(words)])
+        else:
+            rows = await self.sql("SELECT path FROM modules WHERE error IS NULL")
+        paths = sorted(os.path.join(self.root, path) for (path,) in rows)
+        matches = await call(self.namespace.via("code.parser"), _Grep(pattern, paths), None)
+        shown = sorted((os.path.relpath(m.path, self.root), m.line, m.text, m.captures) for m in matches)
+        return QueryResult(f"grep {pattern}", ("path", "line", "match", "captures"), shown)
 
     async def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only SQL query over the index schema (see ``_code_repository.SCHEMA``)."""

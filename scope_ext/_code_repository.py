@@ -98,12 +98,16 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 CREATE INDEX IF NOT EXISTS imports_module ON imports (module_id);
 CREATE INDEX IF NOT EXISTS imports_resolved ON imports (resolved);
+CREATE TABLE IF NOT EXISTS identifiers (
+    module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
+    name TEXT NOT NULL              -- an identifier the module uses anywhere
+);
+CREATE INDEX IF NOT EXISTS identifiers_name ON identifiers (name);
+CREATE INDEX IF NOT EXISTS identifiers_module ON identifiers (module_id);
 CREATE VIEW IF NOT EXISTS errors AS
     SELECT path, name AS module, error_line AS line, error AS message FROM modules WHERE error IS NOT NULL;
 """
 
-#: The tables and views queries may read, for ``sql`` and for error messages.
-TABLES = ("modules", "classes", "class_bases", "functions", "calls", "imports", "errors")
 
 
 class CodeIndexError(ScopeError):
@@ -189,6 +193,7 @@ class Repository:
                 conn.executemany(
                     "INSERT INTO imports (module_id, module, name, alias, level, lineno) VALUES (?, ?, ?, ?, ?, ?)",
                     [(module_id, i.module, i.name, i.alias, i.level, i.lineno) for i in facts.imports])
+                conn.executemany("INSERT INTO identifiers VALUES (?, ?)", [(module_id, n) for n in facts.identifiers])
         self.version += 1
         return len(batch)
 

@@ -1,7 +1,9 @@
 """A parser worker process: ``python -m scope_ext._code_worker``.
 
 Reads jobs from stdin and writes results to stdout, each an 8-byte big-endian length and a pickle:
-a job is ``(root, paths)``, a result the list of :class:`FileFacts` (or the exception raised).
+a job is ``("facts", root, paths)`` (result: the list of :class:`FileFacts`) or
+``("grep", pattern, paths)`` (result: the matches, see :func:`grep_files`); an exception raised is
+sent back instead of a result.
 Started and fed by :class:`scope_ext._code_workers.WorkerPool`; it never imports the user's code.
 """
 
@@ -12,6 +14,9 @@ import struct
 import sys
 
 from scope_ext._code_facts import facts_of_many
+from scope_ext._code_grep import grep_files
+
+JOBS = {"facts": facts_of_many, "grep": grep_files}
 
 _LENGTH = struct.Struct(">Q")
 
@@ -22,10 +27,10 @@ def serve() -> None:
         head = source.read(_LENGTH.size)
         if len(head) < _LENGTH.size:
             return  # the pool closed our stdin
-        root, paths = pickle.loads(source.read(_LENGTH.unpack(head)[0]))
+        kind, *args = pickle.loads(source.read(_LENGTH.unpack(head)[0]))
         try:
-            result: object = facts_of_many(root, paths)
-        except Exception as exc:  # facts_of never raises; anything here is a bug worth reporting
+            result: object = JOBS[kind](*args)
+        except Exception as exc:  # reported to the pool, which raises it in the caller
             result = exc
         payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         sink.write(_LENGTH.pack(len(payload)) + payload)
