@@ -1,0 +1,166 @@
+"""Code-layer benchmark on the standard library of the interpreter that runs it.
+
+Anchors measured in the same run: bare ``ast.parse`` of the same files over the same 2 processes;
+``radon cc`` (complexity) and ``vulture`` (unused code) over the same files; the ``ast-grep`` CLI
+for the same structural pattern. Needs the ``bench`` extra (``pip install -e '.[bench]'``).
+
+    python bench/code.py [--quick]
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import trio
+from _report import Rows, run_bench
+
+import scope_ext as sx
+from scope_ext._code_layer import CodeLayer, start_code_layer
+from scope_ext._memory import resident_bytes
+
+QUERIES = (
+    "functions where complexity > 10 order by complexity desc limit 20",
+    "callers of json.dumps",
+    "callees of json.dumps",
+    "importers of asyncio",
+    "classes deriving from Exception",
+    "unused functions in json",
+    "import cycles",
+)
+PATTERN = "$X.append($Y)"
+
+
+def corpus(quick: bool) -> tuple[str, list[str]]:
+    """The stdlib folder and its files (every sixth one with ``--quick``)."""
+    root = sysconfig.get_paths()["stdlib"]
+    files = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in ("site-packages", "__pycache__"))
+        files.extend(os.path.join(folder, n) for n in sorted(names) if n.endswith(".py"))
+    return root, files[::6] if quick else files
+
+
+def _parse_chunk(paths: list[str]) -> int:
+    parsed = 0
+    for path in paths:
+        try:
+            with open(path, "rb") as file:
+                ast.parse(file.read())
+            parsed += 1
+        except (SyntaxError, ValueError):
+            pass
+    return parsed
+
+
+def bare_parse_seconds(files: list[str]) -> float:
+    """The anchor: ``ast.parse`` of every file, spread over 2 processes (pool started beforehand)."""
+    chunks = [files[i::16] for i in range(16)]
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_parse_chunk, [[files[0]]] * 2))  # start the workers outside the timing
+        start = time.perf_counter()
+        list(pool.map(_parse_chunk, chunks))
+        return time.perf_counter() - start
+
+
+def tool_seconds(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def corpus_folder(root: str, files: list[str], where: str) -> str:
+    """A copy of exactly the corpus files: every tool reads the same folder, and the edit test
+    never writes into the interpreter's own library."""
+    for path in files:
+        target = Path(where) / os.path.relpath(path, root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return where
+
+
+async def bench(quick: bool) -> Rows:
+    root, files = corpus(quick)
+    anchor = bare_parse_seconds(files)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = corpus_folder(root, files, os.path.join(tmp, "corpus"))
+        radon = tool_seconds([sys.executable, "-m", "radon", "cc", "-n", "C", "-j", folder])
+        vulture = tool_seconds([sys.executable, "-m", "vulture", "--min-confidence", "60", folder])
+        cli = shutil.which("ast-grep")
+        grep_cli = tool_seconds([cli, "run", "-p", PATTERN, "--lang", "python", "-j", "2", folder]) if cli else float("nan")
+        index_path = os.path.join(tmp, "index.sqlite")
+        async with sx.open_runtime(foundation=True) as rt:
+            code = await start_code_layer(rt.production, folder, index_path=index_path,
+                                          exclude=["site-packages/"])
+            start = time.perf_counter()
+            run = await (await code.index()).wait()
+            index_s = time.perf_counter() - start
+            memory = resident_bytes()
+            query_ms = {}
+            for query in QUERIES:
+                start = time.perf_counter()
+                await code.query(query)
+                query_ms[query] = (time.perf_counter() - start) * 1000
+            start = time.perf_counter()
+            matches = await code.grep(PATTERN)
+            grep_s = time.perf_counter() - start
+        async with sx.open_runtime(foundation=True) as rt:
+            code = await start_code_layer(rt.production, folder, index_path=index_path,
+                                          exclude=["site-packages/"], watch=True)
+            start = time.perf_counter()
+            reopened = await (await code.index()).wait()
+            reopen_s = time.perf_counter() - start
+            latencies = await edit_latencies(code, tmp)
+    edit_ms = statistics.median(latencies)
+    rows: Rows = [
+        (f"full index           {index_s:>8.2f} s   bare ast.parse on 2 processes {anchor:.2f} s   "
+         f"ratio {index_s / anchor:.2f}x ({run.files_done} files, {run.errors} errors) (target <= 1.5x)",
+         index_s <= 1.5 * anchor),
+        (f"reopen unchanged     {reopen_s:>8.2f} s   ({reopened.files_skipped} files unchanged) (target <= 1 s)",
+         reopen_s <= 1.0),
+        (f"saved edit visible   {edit_ms:>8.1f} ms  median of {len(latencies)} (target <= 300 ms)", edit_ms <= 300),
+    ]
+    for query, ms in query_ms.items():
+        anchor_note = (f"   radon cc {radon:.1f} s" if "complexity" in query
+                       else f"   vulture {vulture:.1f} s" if query.startswith("unused") else "")
+        rows.append((f"query {query[:46]:<46} {ms:>7.1f} ms{anchor_note} (target <= 50 ms)", ms <= 50))
+    rows += [
+        (f"pattern {PATTERN}    {grep_s:>8.2f} s   ast-grep CLI -j 2 {grep_cli:.2f} s   "
+         f"ratio {grep_s / grep_cli:.2f}x, {len(matches)} matches (target < 1x)", grep_s < grep_cli),
+        (f"memory after index   {memory / 1e6:>8.0f} MB  (goal <= 300 MB)", memory <= 300e6),
+    ]
+    return rows
+
+
+async def edit_latencies(code: CodeLayer, tmp: str) -> list[float]:
+    """Save an edit to a file under the watched root; time until queries see it."""
+    path = os.path.join(code.root, "scope_ext_bench_edit.py")
+    latencies = []
+    try:
+        with open(path, "w") as file:
+            file.write("def edited_0():\n    pass\n")
+        await trio.sleep(0.5)
+        for i in range(1, 8):
+            start = time.perf_counter()
+            with open(path, "w") as file:
+                file.write(f"def edited_{i}():\n    pass\n")
+            with trio.fail_after(10):
+                while not await code.sql("SELECT 1 FROM functions WHERE name = ?", [f"edited_{i}"]):
+                    await trio.sleep(0.002)
+            latencies.append((time.perf_counter() - start) * 1000)
+    finally:
+        os.unlink(path)
+    return latencies
+
+
+if __name__ == "__main__":
+    run_bench("code", __doc__.splitlines()[0], bench)
