@@ -1,6 +1,9 @@
 """scope_ext: an OTP-style supervision runtime on trio, for scripts, tests and Jupyter kernels."""
 
 from ._circuit_breaker import CircuitBreaker, CircuitOpen
+from ._code_grep import PatternError
+from ._code_layer import CodeError, CodeLayer, IndexRun, code_layer, start_code_layer
+from ._code_query import QueryError, QueryResult
 from ._config import ConfigChanged, ConfigClient, ConfigError, ConfigSnapshot, Schema, Setting
 from ._event_db import EventDBError
 from ._event_log import Event
@@ -95,6 +98,9 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpen",
     "cleanup",
+    "code_layer",
+    "CodeError",
+    "CodeLayer",
     "ConfigChanged",
     "ConfigClient",
     "ConfigError",
@@ -116,6 +122,7 @@ __all__ = [
     "foundation",
     "health_check",
     "HealthReport",
+    "IndexRun",
     "is_normal_exit",
     "list_services",
     "load_ipython_extension",
@@ -124,15 +131,18 @@ __all__ = [
     "MapResult",
     "MapStream",
     "Metric",
-    "Monitor",
     "monitor",
+    "Monitor",
     "Namespace",
     "NamespaceError",
     "NamespaceSnapshot",
     "NodeSnapshot",
     "NotRunning",
     "open_runtime",
+    "PatternError",
     "Process",
+    "QueryError",
+    "QueryResult",
     "RateLimited",
     "RateLimiter",
     "Registry",
@@ -158,6 +168,7 @@ __all__ = [
     "Shutdown",
     "ShuttingDown",
     "start_child",
+    "start_code_layer",
     "start_foundation",
     "start_isolated_services",
     "start_task",

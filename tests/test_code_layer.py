@@ -169,3 +169,41 @@ def test_watching_reindexes_created_modified_deleted_and_renamed_files(tmp_path)
         assert len(changes) >= 4
 
     with_code(tmp_path, main, watch=True)
+
+
+def test_old_index_files_are_refused_clearly(tmp_path):
+    import sqlite3
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    index = tmp_path / "old.sqlite"
+
+    async def first(rt, code):
+        await (await code.index()).wait()
+
+    with_code(tmp_path, first, index_path=index, exclude=["old.sqlite*"])
+    conn = sqlite3.connect(index)
+    conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+
+    async def second(rt):
+        await sx.start_foundation(rt.production)
+        with pytest.raises(sx.StartError, match="schema version 0"):
+            await start_code_layer(rt.production, tmp_path, index_path=index)
+
+    sx.run(second)
+
+
+def test_query_results_are_cached_until_the_index_changes(tmp_path):
+    (tmp_path / "a.py").write_text("def one():\n    pass\n")
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        first = await code.query("functions")
+        assert await code.query("functions   ") is first  # same question: served from the cache
+        (tmp_path / "a.py").write_text("def one():\n    pass\n\n\ndef two():\n    pass\n")
+        await (await code.index()).wait()
+        second = await code.query("functions")
+        assert second is not first and [r["fullname"] for r in second] == ["a.one", "a.two"]
+
+    with_code(tmp_path, main)
