@@ -179,14 +179,14 @@ def unused_functions(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[s
     Dunder methods, tests and decorated functions (often registered elsewhere) are left out.
     Dynamic use (getattr, strings) is invisible here, so these are candidates, not verdicts.
     """
-    mentioned = {callee.rpartition(".")[2] for (callee,) in conn.execute("SELECT DISTINCT callee FROM calls")}
-    mentioned |= {name for (name,) in conn.execute("SELECT DISTINCT name FROM imports WHERE name IS NOT NULL")}
     rows = conn.execute(
-        "SELECT f.fullname, f.name, m.path, f.lineno, f.decorators FROM functions f JOIN modules m ON m.id = f.module_id "
-        "WHERE f.fullname LIKE ? ESCAPE '\\' ORDER BY f.fullname", (_like_prefix(prefix),))
-    return [(fullname, path, line) for fullname, name, path, line, decorators in rows
-            if name not in mentioned and not (name.startswith("__") and name.endswith("__"))
-            and not name.startswith("test") and decorators == "[]"]
+        "SELECT f.fullname, m.path, f.lineno FROM functions f JOIN modules m ON m.id = f.module_id "
+        "WHERE f.fullname LIKE ? ESCAPE '\\' AND f.decorators = '[]' AND f.name NOT LIKE 'test%' "
+        "AND NOT (f.name LIKE '\\_\\_%\\_\\_' ESCAPE '\\') "
+        "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.callee_name = f.name) "
+        "AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.name = f.name) ORDER BY f.fullname",
+        (_like_prefix(prefix),))
+    return list(rows)
 
 
 def _like_prefix(prefix: str) -> str:

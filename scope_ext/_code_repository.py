@@ -20,7 +20,7 @@ from urllib.request import pathname2url
 from ._code_facts import FileFacts
 from ._exceptions import ScopeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS calls (
     module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
     caller TEXT NOT NULL,           -- fullname of the calling function or class, or module.<module>
     callee TEXT NOT NULL,           -- as written, e.g. self.save or json.dumps
+    callee_name TEXT NOT NULL,      -- its last name: save, dumps
     lineno INTEGER NOT NULL,
     target TEXT                     -- resolved fullname when known (filled by analysis)
 );
@@ -86,6 +87,7 @@ CREATE INDEX IF NOT EXISTS calls_module ON calls (module_id);
 CREATE INDEX IF NOT EXISTS calls_callee ON calls (callee);
 CREATE INDEX IF NOT EXISTS calls_target ON calls (target);
 CREATE INDEX IF NOT EXISTS calls_caller ON calls (caller);
+CREATE INDEX IF NOT EXISTS calls_callee_name ON calls (callee_name);
 CREATE TABLE IF NOT EXISTS imports (
     id INTEGER PRIMARY KEY,
     module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
@@ -98,6 +100,7 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 CREATE INDEX IF NOT EXISTS imports_module ON imports (module_id);
 CREATE INDEX IF NOT EXISTS imports_resolved ON imports (resolved);
+CREATE INDEX IF NOT EXISTS imports_name ON imports (name);
 CREATE TABLE IF NOT EXISTS identifiers (
     module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
     name TEXT NOT NULL              -- an identifier the module uses anywhere
@@ -188,8 +191,9 @@ class Repository:
                       json.dumps(f.args), json.dumps(f.decorators), f.is_async, f.doc, f.complexity)
                      for f in facts.functions])
                 conn.executemany(
-                    "INSERT INTO calls (module_id, caller, callee, lineno) VALUES (?, ?, ?, ?)",
-                    [(module_id, prefix + c.caller, c.callee, c.lineno) for c in facts.calls])
+                    "INSERT INTO calls (module_id, caller, callee, callee_name, lineno) VALUES (?, ?, ?, ?, ?)",
+                    [(module_id, prefix + c.caller, c.callee, c.callee.rpartition(".")[2], c.lineno)
+                     for c in facts.calls])
                 conn.executemany(
                     "INSERT INTO imports (module_id, module, name, alias, level, lineno) VALUES (?, ?, ?, ?, ?, ?)",
                     [(module_id, i.module, i.name, i.alias, i.level, i.lineno) for i in facts.imports])
