@@ -53,9 +53,9 @@ class CircuitBreaker:
         """``await fn(*args)`` through the breaker."""
         if self.state == "open":
             assert self.opened_at is not None
-            left = self.opened_at + self.recovery_time - trio.current_time()
-            if left > 0:
-                raise CircuitOpen(f"circuit {self.name!r} is open; next probe in {left:.2f} s")
+            elapsed = trio.current_time() - self.opened_at
+            if elapsed < self.recovery_time:
+                raise CircuitOpen(f"circuit {self.name!r} is open; next probe in {self.recovery_time - elapsed:.2f} s")
             self._transition("half_open")
         if self.state == "half_open":
             if self._probing:

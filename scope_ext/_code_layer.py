@@ -33,7 +33,7 @@ from ._code_files import FileFilter, discover
 from ._code_grep import Match, check_pattern, identifiers
 from ._code_query import QueryError, QueryResult, compile_query
 from ._code_repository import Repository, connect, file_uri
-from ._code_workers import WorkerPool
+from ._code_workers import DaskPool, WorkerPool
 from ._exceptions import NamespaceError, ScopeError
 from ._namespace import Namespace
 from ._registry import namespace_of
@@ -227,7 +227,7 @@ class ParserService(Service):
 
     def init(self, layer: CodeLayer) -> None:
         self.layer = layer
-        self.pool: WorkerPool | None = None
+        self.pool: WorkerPool | DaskPool | None = None
         self.runs = itertools.count(1)
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
@@ -254,12 +254,22 @@ class ParserService(Service):
                 matches.extend(result.value)
         return matches
 
-    async def _workers(self) -> WorkerPool:
-        size = self.layer.foundation.config.get(("code", "parser", "max_workers"))
-        if self.pool is None or self.pool.size != size:
-            if self.pool is not None:
-                await self.pool.aclose()
-            self.pool = WorkerPool(size)
+    async def _workers(self) -> WorkerPool | DaskPool:
+        """The pool for the current settings: ``code.parser.dask`` (a scheduler address) or
+        ``code.parser.max_workers`` local processes; a change of either replaces it."""
+        config = self.layer.foundation.config
+        address = config.get(("code", "parser", "dask"))
+        size = config.get(("code", "parser", "max_workers"))
+        current = self.pool
+        if isinstance(current, DaskPool) and current.address == address:
+            return current
+        if isinstance(current, WorkerPool) and address is None and current.size == size:
+            return current
+        if current is not None:
+            await current.aclose()
+        self.pool = DaskPool(address) if address is not None else WorkerPool(size)
+        if isinstance(self.pool, DaskPool):
+            await self.pool._connect()
         return self.pool
 
     async def _run(self, run: IndexRun, paths: list[str] | None) -> None:
@@ -274,16 +284,16 @@ class ParserService(Service):
                 scope = None if paths is None or run._scope.cancelled_caught else changed
                 await call(layer.namespace.via("code.analysis"), _Resolve(scope), None)
                 layer.version += 1
-        except Exception as exc:
+        except Exception as exc:  # the run failed, not the service: the caller sees it through the run
             run.status, run.error = "failed", exc
-            raise
         finally:
             run.finished = time.time()
             run._done.set()
             f.report("scope.code.index.finished", {
                 "root": run.root, "run": run.id, "status": run.status, "files": run.files_done,
                 "skipped": run.files_skipped, "removed": run.files_removed, "errors": run.errors,
-                "seconds": round(run.finished - run.started, 3)})
+                "seconds": round(run.finished - run.started, 3),
+                "error": None if run.error is None else f"{type(run.error).__name__}: {run.error}"})
 
     async def _index(self, run: IndexRun, paths: list[str] | None) -> list[str]:
         """Index the root (or just ``paths``); returns the relative paths that changed."""
@@ -462,12 +472,13 @@ class CodeLayer:
 async def start_code_layer(namespace: Namespace | str | None, root: str | os.PathLike[str], *,
                            index_path: str | os.PathLike[str] | None = None,
                            include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
-                           watch: bool = False) -> CodeLayer:
+                           watch: bool = False, dask: str | None = None) -> CodeLayer:
     """Start the code layer for ``root`` in a namespace that has its Foundation.
 
     ``index_path`` is the SQLite file (None: in memory); ``include`` / ``exclude`` are gitignore-style
     globs added to ``*.py`` and the usual excluded folders, and ``.gitignore`` is honoured. With
-    ``watch``, a sync service re-indexes files as they change.
+    ``watch``, a sync service re-indexes files as they change. ``dask`` (a scheduler address) parses
+    on that Dask cluster instead of local worker processes (it sets ``code.parser.dask``).
     """
     ns = namespace_of(namespace)
     if ns.foundation is None:
@@ -478,6 +489,8 @@ async def start_code_layer(namespace: Namespace | str | None, root: str | os.Pat
     if not os.path.isdir(root):
         raise CodeError(f"cannot index {root}: not a folder")
     files = FileFilter(root, include or ("*.py",), (*(exclude or ()), ".git/", "__pycache__/", ".scope_ext/"))
+    if dask is not None:
+        await ns.foundation.config.update("code.parser.dask", dask)
     layer = CodeLayer(ns, ns.foundation, root, None if index_path is None else os.fspath(index_path), files)
     if layer.index_path is None:  # a shared in-memory database lives while one connection is open
         layer._keepalive = sqlite3.connect(layer.index_uri, uri=True, check_same_thread=False)

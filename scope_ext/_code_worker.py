@@ -18,6 +18,12 @@ from scope_ext._code_grep import grep_files
 
 JOBS = {"facts": facts_of_many, "grep": grep_files}
 
+
+def run_job(job: tuple) -> object:
+    """Run one tagged job here: what a worker process, or a Dask worker, does with it."""
+    kind, *args = job
+    return JOBS[kind](*args)
+
 _LENGTH = struct.Struct(">Q")
 
 
@@ -27,9 +33,9 @@ def serve() -> None:
         head = source.read(_LENGTH.size)
         if len(head) < _LENGTH.size:
             return  # the pool closed our stdin
-        kind, *args = pickle.loads(source.read(_LENGTH.unpack(head)[0]))
+        job = pickle.loads(source.read(_LENGTH.unpack(head)[0]))
         try:
-            result: object = JOBS[kind](*args)
+            result: object = run_job(job)
         except Exception as exc:  # reported to the pool, which raises it in the caller
             result = exc
         payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)

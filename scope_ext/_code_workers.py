@@ -1,4 +1,6 @@
-"""A pool of parser worker processes driven from trio (see ``_code_worker``).
+"""Where parser jobs run: a pool of worker processes driven from trio (see ``_code_worker``), or
+a Dask cluster (:class:`DaskPool`, the optional ``dask`` extra). Both have ``run(job)``,
+``size`` and ``aclose()``.
 
 Each worker handles one chunk at a time over its stdin/stdout pipes. A job that is cancelled
 (or times out) kills its worker, which is replaced on the next job; closing the pool kills them
@@ -106,3 +108,48 @@ class WorkerPool:
                     await worker.process.stdin.aclose()
                 worker.kill()
                 await worker.process.wait()
+
+
+class DaskPool:
+    """Jobs on a Dask cluster at ``address``: every job runs ``_code_worker.run_job`` on a Dask
+    worker, so the workers need scope_ext installed and the indexed files at the same paths."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._client: Any = None
+        self.size = 1
+
+    async def _connect(self) -> Any:
+        if self._client is None:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise WorkerFailed("parsing on Dask needs the dask extra: pip install 'scope_ext[dask]'") from None
+
+            def connect() -> Any:
+                return Client(self.address, timeout=3, set_as_default=False)
+
+            try:
+                self._client = await trio.to_thread.run_sync(connect)
+            except OSError as exc:
+                raise WorkerFailed(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+            self.size = max(1, sum((await trio.to_thread.run_sync(self._client.nthreads)).values()))
+        return self._client
+
+    async def run(self, job: Any) -> Any:
+        """Run one job on the cluster; cancelling this cancels the Dask future."""
+        from ._code_worker import run_job
+
+        client = await self._connect()
+        future = client.submit(run_job, job, pure=False)
+        try:
+            return await trio.to_thread.run_sync(future.result, abandon_on_cancel=True)
+        finally:
+            if not future.done():
+                future.cancel()
+
+    async def aclose(self) -> None:
+        """Disconnect (the cluster itself keeps running)."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await trio.to_thread.run_sync(client.close)
