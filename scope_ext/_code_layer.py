@@ -328,8 +328,14 @@ class ParserService(Service):
         chunks = [todo[i:i + CHUNK_FILES] for i in range(0, len(todo), CHUNK_FILES)]
         telemetry = layer.foundation.telemetry
 
+        queued = len(chunks)
+
         async def parse(chunk: list[str]) -> list[FileFacts]:
-            return await pool.run(("facts", root, chunk))  # type: ignore[no-any-return]
+            nonlocal queued
+            queued -= 1
+            telemetry.execute("scope.code.parse.queue", {"chunks": queued}, {"root": root, "run": run.id})
+            with telemetry.span("scope.code.parse.chunk", {"root": root, "files": len(chunk)}):
+                return await pool.run(("facts", root, chunk))  # type: ignore[no-any-return]
 
         async with task_map(layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size,
                             ordered=False) as results:

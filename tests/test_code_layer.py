@@ -207,3 +207,45 @@ def test_query_results_are_cached_until_the_index_changes(tmp_path):
         assert second is not first and [r["fullname"] for r in second] == ["a.one", "a.two"]
 
     with_code(tmp_path, main)
+
+
+def test_progress_parse_times_and_queue_go_out_as_telemetry(tmp_path):
+    for i in range(40):
+        (tmp_path / f"m{i}.py").write_text("x = 1\n")
+
+    async def main(rt, code):
+        t = sx.foundation().telemetry
+        progress = t.last_value("scope.code.parse.progress", "files")
+        durations = t.distribution("scope.code.parse.chunk.stop", "duration")
+        queue = t.last_value("scope.code.parse.queue", "chunks")
+        await (await code.index()).wait()
+        assert progress.value == 40 and queue.value == 0
+        assert durations.summary().observed == 3 and durations.summary().p50 > 0  # 40 files in chunks of 16
+
+    with_code(tmp_path, main)
+
+
+def test_readers_query_while_the_writer_indexes(tmp_path):
+    for i in range(300):
+        (tmp_path / f"m{i}.py").write_text("def f():\n    return 1\n" * 100)
+
+    async def main(rt, code):
+        run = await code.index()
+        counts = []
+        while run.status == "running":
+            counts.append((await code.sql("SELECT count(*) FROM modules"))[0][0])
+            await trio.sleep(0.01)
+        await run.wait()
+        assert len(counts) > 3 and counts == sorted(counts)  # reads succeed while writes land
+        assert any(0 < c < 300 for c in counts)
+
+    with_code(tmp_path, main, index_path=tmp_path / "i.sqlite", exclude=["i.sqlite*"])
+
+
+def test_oversized_files_are_error_entries(tmp_path, monkeypatch):
+    import scope_ext._code_facts as facts
+
+    monkeypatch.setattr(facts, "MAX_BYTES", 100)
+    (tmp_path / "big.py").write_text("x = 1\n" * 50)
+    result = facts.facts_of(str(tmp_path), str(tmp_path / "big.py"))
+    assert result.error.message == "file too large (300 bytes)"
