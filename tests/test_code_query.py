@@ -129,3 +129,10 @@ def test_pattern_identifiers_skip_metavariables_keywords_and_strings():
 
     assert identifiers("$X.append($Y)") == ["append"]
     assert identifiers("if $A: return json.dumps($$$B, 'sort_keys')") == ["dumps", "json"]
+
+
+def test_results_convert_to_a_pandas_dataframe(project):
+    (result,) = ask(project, "functions order by complexity desc")
+    frame = result.to_pandas()
+    assert list(frame.columns) == ["fullname", "complexity", "lines", "path", "line"]
+    assert frame.iloc[0]["fullname"] == "app.core.Engine.start" and len(frame) == len(result)
