@@ -383,7 +383,6 @@ class SyncService(Service):
 
     def init(self, layer: CodeLayer) -> None:
         self.layer = layer
-        self.batches = 0
         self.start_soon(self._watch)
 
     async def _watch(self) -> None:
@@ -405,7 +404,6 @@ class SyncService(Service):
             if wanted is None or wanted:
                 run = await call(layer.namespace.via("code.parser"), _Index(wanted), None)
                 await run.wait()
-            self.batches += 1
 
 
 class CodeLayer:
@@ -489,7 +487,7 @@ async def start_code_layer(namespace: Namespace | str | None, root: str | os.Pat
     ns = namespace_of(namespace)
     if ns.foundation is None:
         raise NamespaceError(f"namespace {ns.name!r} needs its Foundation before the code layer")
-    if getattr(ns, "code", None) is not None:
+    if ns.code is not None:
         raise NamespaceError(f"namespace {ns.name!r} already has a code layer")
     root = os.path.abspath(os.fspath(root))
     if not os.path.isdir(root):
@@ -517,7 +515,7 @@ async def start_code_layer(namespace: Namespace | str | None, root: str | os.Pat
 def code_layer(namespace: Namespace | str | None = None) -> CodeLayer:
     """The code layer of a namespace (default: the current one)."""
     ns = namespace_of(namespace)
-    layer = getattr(ns, "code", None)
+    layer = ns.code
     if layer is None:
         raise NamespaceError(f"namespace {ns.name!r} has no code layer; start it with start_code_layer()")
     return layer

@@ -166,7 +166,7 @@ async def start_foundation(
     ns = namespace_of(namespace)
     if config_file is None:
         config_file = default_config_file(os.environ if environ is None else environ)
-    if getattr(ns, "foundation", None) is not None:
+    if ns.foundation is not None:
         raise NamespaceError(f"namespace {ns.name!r} already has its Foundation")
     schema = Schema((*FOUNDATION_SETTINGS, *settings))
     loaded = load(schema, config_file, environ, env_prefix)
@@ -195,7 +195,7 @@ def default_config_file(environ: Mapping[str, str]) -> str | None:
 def foundation(namespace: Namespace | str | None = None) -> Foundation:
     """The Foundation handle of a namespace (default: the current one)."""
     ns = namespace_of(namespace)
-    found = getattr(ns, "foundation", None)
+    found = ns.foundation
     if found is None:
         raise NamespaceError(f"namespace {ns.name!r} has no Foundation; start it with start_foundation()")
     return found
@@ -222,7 +222,7 @@ async def start_isolated_services(namespace: str | None = None, **options: Any) 
 async def cleanup(namespace: Namespace | str) -> None:
     """Shut an isolated namespace down gracefully and drop it without a trace."""
     ns = namespace_of(namespace)
-    found = getattr(ns, "foundation", None)
+    found = ns.foundation
     if found is not None:
         await found.shutdown()
     await current_runtime().drop_namespace(ns.name)

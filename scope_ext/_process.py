@@ -293,17 +293,6 @@ class Process:
             caller._bucket = self.runtime._deadlines.add(caller, timeout)
         return await wait_task_rescheduled(caller._abort)
 
-    async def next_message(self) -> tuple[int, Any, Caller | None]:
-        """Take the next mailbox entry, waiting while the mailbox is empty."""
-        mailbox = self.mailbox
-        while not mailbox:  # type: ignore[operator]
-            self._waiter = current_task()
-            await wait_task_rescheduled(self._abort_wait)
-        entry = mailbox.popleft()  # type: ignore[union-attr]
-        if self._space:
-            self._space.unpark()
-        return entry
-
     def _abort_wait(self, _raise_cancel: object) -> Abort:
         self._waiter = None
         return Abort.SUCCEEDED
