@@ -111,6 +111,10 @@ class _Known(NamedTuple):
     pass
 
 
+class _Bulk(NamedTuple):
+    starting: bool  # True before a full run, False after it
+
+
 class _Resolve(NamedTuple):
     paths: list[str] | None = None  # relative paths of the changed modules; None: all
 
@@ -129,6 +133,7 @@ class RepositoryService(Service):
     async def init(self, layer: CodeLayer) -> None:
         self.layer = layer
         self.repo = await trio.to_thread.run_sync(Repository, layer.index_uri, layer.root)
+        self.bulk = False
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         kind = type(request)
@@ -138,6 +143,13 @@ class RepositoryService(Service):
             written = await trio.to_thread.run_sync(self.repo.forget, request.paths)
         elif kind is _Known:
             return await trio.to_thread.run_sync(self.repo.known)
+        elif kind is _Bulk:
+            if request.starting:
+                self.bulk = await trio.to_thread.run_sync(self.repo.begin_bulk)
+            elif self.bulk:
+                await trio.to_thread.run_sync(self.repo.end_bulk)
+                self.bulk = False
+            return self.bulk
         elif kind is _Resolve:
             counts = await trio.to_thread.run_sync(self._resolve, request.paths)
             self.layer.version = self.repo.version
@@ -277,8 +289,14 @@ class ParserService(Service):
         f = layer.foundation
         f.report("scope.code.index.started", {"root": run.root, "run": run.id})
         try:
-            with run._scope:
-                changed = await self._index(run, paths)
+            bulk = paths is None and await call(layer.namespace.via("code.repository"), _Bulk(True), None)
+            try:
+                with run._scope:
+                    changed = await self._index(run, paths)
+            finally:
+                if bulk:
+                    with trio.CancelScope(shield=True):
+                        await call(layer.namespace.via("code.repository"), _Bulk(False), None)
             run.status = "cancelled" if run._scope.cancelled_caught else "done"
             if run.files_done or run.files_removed:  # something changed: resolve again
                 scope = None if paths is None or run._scope.cancelled_caught else changed

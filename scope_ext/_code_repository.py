@@ -113,6 +113,10 @@ CREATE VIEW IF NOT EXISTS errors AS
 
 
 
+#: The secondary indexes: dropped for a first bulk load into an empty index, built once after it.
+SECONDARY_INDEXES = [line.strip() for line in SCHEMA.splitlines() if line.strip().startswith("CREATE INDEX")]
+
+
 class CodeIndexError(ScopeError):
     """The index file cannot be opened or was written by an incompatible version."""
 
@@ -157,6 +161,19 @@ class Repository:
             raise CodeIndexError(f"code index {uri} has schema version {found.get('schema_version')}; this "
                               f"scope_ext writes version {SCHEMA_VERSION}: delete it to index again")
         self.version = 0  # bumped on every write, so query caches know when to forget
+
+    def begin_bulk(self) -> bool:
+        """Before a full index run: if the index is empty, drop the secondary indexes (building
+        them once afterwards is several times cheaper than updating them row by row)."""
+        if self.conn.execute("SELECT 1 FROM modules LIMIT 1").fetchone() is not None:
+            return False
+        for statement in SECONDARY_INDEXES:
+            self.conn.execute("DROP INDEX IF EXISTS " + statement.split()[5])
+        return True
+
+    def end_bulk(self) -> None:
+        """After a bulk load: build the secondary indexes (also after a cancelled or failed run)."""
+        self.conn.executescript(";\n".join(SECONDARY_INDEXES) + ";")
 
     def known(self) -> dict[str, tuple[int, int, str]]:
         """``relative path -> (size, mtime_ns, digest)`` of every indexed file."""

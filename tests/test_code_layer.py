@@ -249,3 +249,18 @@ def test_oversized_files_are_error_entries(tmp_path, monkeypatch):
     (tmp_path / "big.py").write_text("x = 1\n" * 50)
     result = facts.facts_of(str(tmp_path), str(tmp_path / "big.py"))
     assert result.error.message == "file too large (300 bytes)"
+
+
+def test_first_full_index_builds_secondary_indexes_once_at_the_end(tmp_path):
+    (tmp_path / "a.py").write_text("import json\n\n\ndef f():\n    return json.dumps(1)\n")
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        indexes = {name for (name,) in await code.sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        from scope_ext._code_repository import SECONDARY_INDEXES
+
+        assert {s.split()[5] for s in SECONDARY_INDEXES} <= indexes
+        plan = await code.sql("EXPLAIN QUERY PLAN SELECT * FROM calls WHERE callee_name = 'dumps'")
+        assert "calls_callee_name" in " ".join(str(row) for row in plan)
+
+    with_code(tmp_path, main)
