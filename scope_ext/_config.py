@@ -137,8 +137,6 @@ class Schema:
                 if path[:length] in self.settings:
                     raise ValueError(f"setting {'.'.join(path[:length])} cannot also be a section of {'.'.join(path)}")
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.settings.values())
 
     def setting(self, path: ConfigPath) -> Setting:
         """The setting at ``path``; raises ConfigError naming the closest known paths."""
@@ -253,7 +251,7 @@ class ConfigServer(Service):
         self.foundation = foundation
         current = foundation.config_snapshot
         if current is None:  # first start; after a crash, continue from the last published snapshot
-            foundation._publish_config(ConfigSnapshot(1, foundation._loaded_config))
+            foundation.config_snapshot = ConfigSnapshot(1, foundation._loaded_config)
 
     def handle_call(self, request: Any, caller: Any) -> Any:
         if type(request) is _Update:
@@ -279,7 +277,7 @@ class ConfigServer(Service):
         old = self.foundation.config_snapshot
         assert old is not None
         snapshot = ConfigSnapshot(old.version + 1, values)
-        self.foundation._publish_config(snapshot)
+        self.foundation.config_snapshot = snapshot
         changed = [ConfigChanged(p, old.values.get(p), v) for p, v in values.items() if old.values.get(p) != v]
         for change in changed:
             self._notify(change)

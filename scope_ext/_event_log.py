@@ -14,7 +14,7 @@ import bisect
 import gc
 import heapq
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from itertools import islice
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple
@@ -254,7 +254,3 @@ class EventLog:
             del events[:cut]
             self._start = 0
         return len(pruned)
-
-    def __iter__(self) -> Iterator[Event]:
-        return map(_event, self._events[self._start:])
-

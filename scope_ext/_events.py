@@ -87,6 +87,7 @@ class EventStats(NamedTuple):
 
 _TICK = "tick"
 _DRAIN = "drain"
+_OVERFLOW = ("events", "overflow")
 
 
 class EventStore(Service):
@@ -100,24 +101,25 @@ class EventStore(Service):
         self.max_events: int = config.get("events.max_events")
         self.max_age: float | None = config.get("events.max_age")
         self.interval: float = config.get("events.commit_interval")
-        self.log = EventLog(foundation.namespace.name)
         self.db: EventDB | None = None
         self.pending: list[Row] = []
         self.write_lock = trio.Lock()
         path = config.get("events.path")
-        if path is not None:
+        if path is None:
+            self.log = EventLog(foundation.namespace.name)
+        else:
             self.db = await trio.to_thread.run_sync(EventDB, path)
-            restored = await trio.to_thread.run_sync(self._load, self.db)
-            self.log = EventLog(foundation.namespace.name, next_id=self.db_next_id)
+            next_id, restored = await trio.to_thread.run_sync(self._load, self.db)
+            self.log = EventLog(foundation.namespace.name, next_id=next_id)
             self.log.restore(restored)
         foundation.config.subscribe(self.process, "events")
         self._drain()  # what producers left while no store was running
         self.send_after(self.interval if self.db is not None else 1.0, _TICK)
 
-    def _load(self, db: EventDB) -> list[Row]:
-        self.db_next_id = db.last_id() + 1
+    def _load(self, db: EventDB) -> tuple[int, list[Row]]:
+        """The next id (after everything ever stored, even if pruned) and the rows to keep."""
         since = None if self.max_age is None else time.time() - self.max_age
-        return db.load(self.max_events, since)
+        return db.last_id() + 1, db.load(self.max_events, since)
 
     def _drain(self) -> None:
         f = self.foundation
@@ -256,7 +258,7 @@ class EventsClient:
         deadline = trio.current_time() + f.send_timeout
         while taken < len(items):
             running = f.namespace.names.whereis("events") is not None
-            if f.events_overflow == "drop" or not running:  # nobody drains a full outbox of a dead store
+            if f.config.get(_OVERFLOW) == "drop" or not running:  # nobody drains a full outbox of a dead store
                 f.events_dropped += len(items) - taken
                 return
             with trio.move_on_at(deadline):

@@ -88,7 +88,6 @@ class Foundation:
         self._outbox_size: int = self._loaded_config[("events", "outbox_size")]
         self._outbox_space = trio.lowlevel.ParkingLot()
         self._drain_requested = False
-        self.events_overflow: str = self._loaded_config[("events", "overflow")]
         #: Seconds a producer waits for room in a full outbox before MailboxFull.
         self.send_timeout = 5.0
         self.events_dropped = 0
@@ -101,10 +100,6 @@ class Foundation:
 
     def __repr__(self) -> str:
         return f"<Foundation of {self.namespace.name!r}>"
-
-    def _publish_config(self, snapshot: ConfigSnapshot) -> None:
-        self.config_snapshot = snapshot
-        self.events_overflow = snapshot.get(("events", "overflow"))
 
     def report(self, type: str, data: Any) -> None:
         """Store an event about the runtime itself (never waits; counted as a drop when full)."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._process import Process
 from ._registry import Keys, Registry, Via
-from ._supervisor import ChildSpec, Restart, ShutdownTime, StartFn, Supervisor, start_child
+from ._supervisor import ChildSpec, Restart, ShutdownTime, StartFn, start_child
 
 if TYPE_CHECKING:
     from ._code_layer import CodeLayer
@@ -45,12 +45,6 @@ class Namespace:
         if self.dropped:
             return "dropped"
         return "running" if self.root is not None and self.root.alive else "down"
-
-    @property
-    def supervisor(self) -> Supervisor:
-        """The root supervisor's service object (for introspection)."""
-        assert self.root is not None and self.root.service is not None
-        return self.root.service
 
     def registry(self, name: str, keys: Keys = "unique") -> Registry:
         """The registry called ``name`` here, created on first use with ``keys``."""
