@@ -11,14 +11,16 @@ Resolution follows Python's rules as far as they can be known statically:
   defined in the module resolves to it; ``self.m()`` / ``cls.m()`` inside a class resolves to
   that class's method ``m`` when the class defines it.
 
-Runs in a worker thread on its own connection to the index.
+Call targets need only the module itself, so the parser's workers resolve them as they
+extract; import targets need the whole index and are resolved after each run.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterable
+
+from ._code_records import FileFacts, ImportFact
 
 
 def package_of(module: str, is_package: bool) -> str:
@@ -39,9 +41,36 @@ def resolve_relative(package: str, level: int, module: str) -> str | None:
     return ".".join(base) or None
 
 
-def analyse(conn: sqlite3.Connection, paths: Iterable[str] | None = None) -> dict[str, int]:
-    """Fill ``imports.resolved`` and ``calls.target`` of every module, or only of the modules at
-    ``paths`` (relative); returns counts of what was resolved."""
+def bindings(module: str, is_package: bool, imports: Iterable[ImportFact]) -> dict[str, str]:
+    """Local name -> the fullname an import binds it to, in one module."""
+    package = package_of(module, is_package)
+    bound: dict[str, str] = {}
+    for imp in imports:
+        base = resolve_relative(package, imp.level, imp.module)
+        if base is None:
+            continue
+        if imp.name is None:  # import a.b [as c]
+            top = base.split(".")[0]
+            bound[imp.alias or top] = base if imp.alias else top
+        elif imp.name != "*":
+            bound[imp.alias or imp.name] = f"{base}.{imp.name}" if base else imp.name
+    return bound
+
+
+def call_targets(module: str, is_package: bool, facts: FileFacts) -> list[str | None]:
+    """The resolved target of each of a module's calls (None where unknown): everything it
+    takes is in the module itself, so the parser's workers do it."""
+    bound = bindings(module, is_package, facts.imports)
+    functions = {f.qualname for f in facts.functions}
+    classes = {c.qualname for c in facts.classes}
+    prefix = module + "."
+    return [_target(c.callee, c.caller, bound, functions, classes, prefix) for c in facts.calls]
+
+
+def resolve_imports(conn: sqlite3.Connection, paths: Iterable[str] | None = None) -> int:
+    """Fill ``imports.resolved`` of every module, or only of the modules at ``paths`` (relative):
+    this one needs the whole index, to tell a submodule from a name in a package. Returns how
+    many resolved."""
     by_id = {mid: (name, path) for mid, name, path in conn.execute("SELECT id, name, path FROM modules")}
     known = {name for name, _ in by_id.values()}
     if paths is None:
@@ -49,68 +78,38 @@ def analyse(conn: sqlite3.Connection, paths: Iterable[str] | None = None) -> dic
     else:
         wanted = set(paths)
         ids = [mid for mid, (_, path) in by_id.items() if path in wanted]
-        scope, args = f" WHERE module_id IN ({','.join('?' * len(ids))})", tuple(ids)
         if not ids:
-            return {"imports": 0, "calls": 0}
-    functions: dict[int, set[str]] = defaultdict(set)  # module id -> top-level qualnames and methods
-    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM functions" + scope, args):
-        functions[module_id].add(qualname)
-    classes: dict[int, set[str]] = defaultdict(set)
-    for module_id, qualname in conn.execute("SELECT module_id, qualname FROM classes" + scope, args):
-        classes[module_id].add(qualname)
-
-    bindings: dict[int, dict[str, str]] = defaultdict(dict)  # module id -> local name -> fullname
-    resolved_imports: list[tuple[str | None, int]] = []
-    for import_id, module_id, module, name, alias, level in conn.execute(
-            "SELECT id, module_id, module, name, alias, level FROM imports" + scope, args):
+            return 0
+        scope, args = f" WHERE module_id IN ({','.join('?' * len(ids))})", tuple(ids)
+    resolved: list[tuple[str | None, int]] = []
+    for import_id, module_id, module, name, level in conn.execute(
+            "SELECT id, module_id, module, name, level FROM imports" + scope, args):
         mod_name, path = by_id[module_id]
-        package = package_of(mod_name, path.endswith("__init__.py"))
-        base = resolve_relative(package, level, module)
-        if base is None:
-            resolved_imports.append((None, import_id))
-            continue
-        if name is None:  # import a.b [as c]
-            resolved_imports.append((base, import_id))
-            if alias:
-                bindings[module_id][alias] = base
-            else:
-                top = base.split(".")[0]
-                bindings[module_id][top] = top
-        else:
+        base = resolve_relative(package_of(mod_name, path.endswith("__init__.py")), level, module)
+        if base is not None and name is not None and name != "*":
             submodule = f"{base}.{name}" if base else name
-            target = submodule if submodule in known else base
-            resolved_imports.append((target, import_id))
-            bindings[module_id][alias or name] = submodule
-    conn.executemany("UPDATE imports SET resolved = ? WHERE id = ?", resolved_imports)
-
-    targets: list[tuple[str, int]] = []
-    rows = conn.execute("SELECT id, module_id, caller, callee FROM calls" + scope, args)
-    for call_id, module_id, caller, callee in rows:
-        mod_name = by_id[module_id][0]
-        target = _target(callee, caller, mod_name, bindings[module_id], functions[module_id], classes[module_id])
-        if target is not None:
-            targets.append((target, call_id))
-    conn.executemany("UPDATE calls SET target = ? WHERE id = ?", targets)
-    return {"imports": sum(1 for r, _ in resolved_imports if r), "calls": len(targets)}
+            base = submodule if submodule in known else base
+        resolved.append((base, import_id))
+    conn.executemany("UPDATE imports SET resolved = ? WHERE id = ?", resolved)
+    return sum(1 for r, _ in resolved if r)
 
 
-def _target(callee: str, caller: str, module: str, bound: dict[str, str], functions: set[str],
-            classes: set[str]) -> str | None:
+def _target(callee: str, caller: str, bound: dict[str, str], functions: set[str], classes: set[str],
+            prefix: str) -> str | None:
     head, _, rest = callee.partition(".")
     if head.endswith(")") or head.endswith("]") or head == "<expr>":
         return None  # called on a computed value
     if head in ("self", "cls") and rest and "." not in rest:
-        scope = caller[len(module) + 1:] if caller.startswith(module + ".") else caller
-        owner = scope.rpartition(".")[0]  # the method's class
+        owner = caller.rpartition(".")[0]  # the method's class (caller is a qualname in the module)
         while owner and owner not in classes:
             owner = owner.rpartition(".")[0]
         if owner and f"{owner}.{rest}" in functions:
-            return f"{module}.{owner}.{rest}"
+            return f"{prefix}{owner}.{rest}"
         return None
     if head in bound:
         return bound[head] + ("." + rest if rest else "")
     if not rest and (callee in functions or callee in classes):
-        return f"{module}.{callee}"
+        return prefix + callee
     return None
 
 

@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import trio
 
-from ._code_analysis import analyse, cycles, module_graph, unused_functions
-from ._code_facts import FileFacts
+from ._code_analysis import cycles, module_graph, resolve_imports, unused_functions
 from ._code_files import FileFilter, discover
 from ._code_grep import Match, check_pattern, identifiers
 from ._code_query import QueryError, QueryResult, compile_query
-from ._code_repository import Repository, connect, file_uri
+from ._code_repository import IndexedFile, Repository, connect, file_uri
 from ._code_workers import DaskPool, WorkerPool
 from ._exceptions import NamespaceError, ScopeError
 from ._namespace import Namespace
@@ -100,7 +99,11 @@ class IndexRun:
 
 
 class _Write(NamedTuple):
-    batch: Sequence[tuple[FileFacts, int]]
+    batch: Sequence[tuple[IndexedFile, int]]
+
+
+class _Reserve(NamedTuple):
+    files: int
 
 
 class _Forget(NamedTuple):
@@ -143,6 +146,8 @@ class RepositoryService(Service):
             written = await trio.to_thread.run_sync(self.repo.forget, request.paths)
         elif kind is _Known:
             return await trio.to_thread.run_sync(self.repo.known)
+        elif kind is _Reserve:
+            return self.repo.reserve(request.files)
         elif kind is _Bulk:
             if request.starting:
                 self.bulk = await trio.to_thread.run_sync(self.repo.begin_bulk)
@@ -162,7 +167,7 @@ class RepositoryService(Service):
     def _resolve(self, paths: list[str] | None) -> dict[str, int]:
         with self.repo.conn:
             self.repo.conn.execute("BEGIN")
-            counts = analyse(self.repo.conn, paths)
+            counts = {"imports": resolve_imports(self.repo.conn, paths)}
         self.repo.version += 1
         return counts
 
@@ -241,6 +246,12 @@ class ParserService(Service):
         self.layer = layer
         self.pool: WorkerPool | DaskPool | None = None
         self.runs = itertools.count(1)
+        self.start_soon(self._warm)
+
+    async def _warm(self) -> None:
+        """Start the local workers now, so the first run does not wait for them."""
+        if self.layer.foundation.config.get(("code", "parser", "dask")) is None:
+            await (await self._workers()).warm()  # type: ignore[union-attr]
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         if type(request) is _Grep:
@@ -289,19 +300,20 @@ class ParserService(Service):
         f = layer.foundation
         f.report("scope.code.index.started", {"root": run.root, "run": run.id})
         try:
-            bulk = paths is None and await call(layer.namespace.via("code.repository"), _Bulk(True), None)
+            repo = layer.namespace.via("code.repository")
+            bulk = paths is None and await call(repo, _Bulk(True), None)
             try:
                 with run._scope:
                     changed = await self._index(run, paths)
+                run.status = "cancelled" if run._scope.cancelled_caught else "done"
+                if run.files_done or run.files_removed:  # something changed: resolve imports again
+                    scope = None if paths is None or run._scope.cancelled_caught else changed
+                    await call(layer.namespace.via("code.analysis"), _Resolve(scope), None)
+                    layer.version += 1
             finally:
-                if bulk:
+                if bulk:  # after resolving: updating rows is cheaper before their indexes exist
                     with trio.CancelScope(shield=True):
-                        await call(layer.namespace.via("code.repository"), _Bulk(False), None)
-            run.status = "cancelled" if run._scope.cancelled_caught else "done"
-            if run.files_done or run.files_removed:  # something changed: resolve again
-                scope = None if paths is None or run._scope.cancelled_caught else changed
-                await call(layer.namespace.via("code.analysis"), _Resolve(scope), None)
-                layer.version += 1
+                        await call(repo, _Bulk(False), None)
         except Exception as exc:  # the run failed, not the service: the caller sees it through the run
             run.status, run.error = "failed", exc
         finally:
@@ -343,32 +355,35 @@ class ParserService(Service):
             return changed
         pool = await self._workers()
         todo.sort(key=lambda p: -stats[p][0])  # biggest first: no straggler at the end
-        chunks = [todo[i:i + CHUNK_FILES] for i in range(0, len(todo), CHUNK_FILES)]
+        first_id = await call(repo, _Reserve(len(todo)), None)
+        numbered = list(zip(todo, range(first_id, first_id + len(todo)), strict=True))
+        chunks = [numbered[i:i + CHUNK_FILES] for i in range(0, len(numbered), CHUNK_FILES)]
+        strict = layer.foundation.config.get("code.parser.strict")
         telemetry = layer.foundation.telemetry
 
         queued = len(chunks)
 
-        async def parse(chunk: list[str]) -> list[FileFacts]:
+        async def parse(chunk: list[tuple[str, int]]) -> list[IndexedFile]:
             nonlocal queued
             queued -= 1
             telemetry.execute("scope.code.parse.queue", {"chunks": queued}, {"root": root, "run": run.id})
             with telemetry.span("scope.code.parse.chunk", {"root": root, "files": len(chunk)}):
-                return await pool.run(("facts", root, chunk))  # type: ignore[no-any-return]
+                return await pool.run(("index", root, chunk, strict))  # type: ignore[no-any-return]
 
         async with task_map(layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size,
                             ordered=False) as results:
             async for result in results:
                 if not result.ok:
                     raise CodeError(f"a parser worker failed: {result.error!r}") from result.error
-                facts: list[FileFacts] = result.value
-                await call(repo, _Write([(fa, stats[fa.path][1]) for fa in facts]), None)
-                failed = [fa for fa in facts if fa.error is not None]
+                indexed: list[IndexedFile] = result.value
+                await call(repo, _Write([(fa, stats[fa.path][1]) for fa in indexed]), None)
+                failed = [fa for fa in indexed if fa.error is not None]
                 for fa in failed:
                     layer.foundation.report("scope.code.file.failed", {
                         "path": fa.path, "line": fa.error.line, "message": fa.error.message})  # type: ignore[union-attr]
                 run.errors += len(failed)
-                run.files_done += len(facts)
-                run.bytes_done += sum(fa.size for fa in facts)
+                run.files_done += len(indexed)
+                run.bytes_done += sum(fa.size for fa in indexed)
                 telemetry.execute("scope.code.parse.progress", {
                     "files": run.files_done, "total": run.files_total, "bytes": run.bytes_done,
                     "rate": run.rate, "eta": run.eta or 0.0}, {"root": root, "run": run.id})
@@ -465,10 +480,8 @@ class CodeLayer:
         check_pattern(pattern)
         words = identifiers(pattern)
         if words:
-            marks = ",".join("?" * len(words))
-            rows = await self.sql(
-                f"SELECT m.path FROM modules m JOIN (SELECT module_id FROM identifiers WHERE name IN ({marks}) "
-                f"GROUP BY module_id HAVING count(DISTINCT name) = ?) hit ON hit.module_id = m.id", [*words, len(words)])
+            rows = await self.sql("SELECT m.path FROM identifiers i JOIN modules m ON m.id = i.rowid "
+                                  "WHERE identifiers MATCH ?", [" AND ".join(f'"{w}"' for w in words)])
         else:
             rows = await self.sql("SELECT path FROM modules WHERE error IS NULL")
         paths = sorted(os.path.join(self.root, path) for (path,) in rows)

@@ -1,8 +1,9 @@
 """The code index: one SQLite file (or memory) of modules, classes, functions, calls, imports and
 parse errors.
 
-WAL lets readers query while the writer indexes. Each module's facts replace the previous ones in
-one transaction. A schema version guards files written by another version; reopening re-parses
+WAL lets readers query while the writer indexes. The parser's workers build the rows
+(:func:`index_files`, with module ids reserved here), so writing is plain ``executemany``; each
+batch of modules replaces the previous rows of those files in one transaction. A schema version guards files written by another version; reopening re-parses
 only files whose size, modification time or content changed.
 
 The writer methods run in worker threads (``trio.to_thread``), one at a time; readers open their
@@ -15,12 +16,14 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 from urllib.request import pathname2url
 
-from ._code_facts import FileFacts
+from ._code_analysis import call_targets
+from ._code_facts import ErrorFact, FileFacts, facts_of
 from ._exceptions import ScopeError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,12 +104,10 @@ CREATE TABLE IF NOT EXISTS imports (
 CREATE INDEX IF NOT EXISTS imports_module ON imports (module_id);
 CREATE INDEX IF NOT EXISTS imports_resolved ON imports (resolved);
 CREATE INDEX IF NOT EXISTS imports_name ON imports (name);
-CREATE TABLE IF NOT EXISTS identifiers (
-    module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
-    name TEXT NOT NULL              -- an identifier the module uses anywhere
-);
-CREATE INDEX IF NOT EXISTS identifiers_name ON identifiers (name);
-CREATE INDEX IF NOT EXISTS identifiers_module ON identifiers (module_id);
+-- Full-text: rowid is the module id, words every word of the module that could be an identifier
+-- (code, strings and comments alike), for narrowing searches: identifiers MATCH '"append"'.
+CREATE VIRTUAL TABLE IF NOT EXISTS identifiers USING fts5 (
+    words, tokenize = "unicode61 tokenchars '_' remove_diacritics 0");
 CREATE VIEW IF NOT EXISTS errors AS
     SELECT path, name AS module, error_line AS line, error AS message FROM modules WHERE error IS NOT NULL;
 """
@@ -115,6 +116,58 @@ CREATE VIEW IF NOT EXISTS errors AS
 
 #: The secondary indexes: dropped for a first bulk load into an empty index, built once after it.
 SECONDARY_INDEXES = [line.strip() for line in SCHEMA.splitlines() if line.strip().startswith("CREATE INDEX")]
+
+
+_INSERTS = (
+    "INSERT INTO classes (module_id, qualname, fullname, name, lineno, end_lineno, bases, decorators, methods, doc) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO functions (module_id, qualname, fullname, name, class, lineno, end_lineno, args, decorators, "
+    "is_async, doc, complexity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO calls (module_id, caller, callee, callee_name, lineno, target) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO imports (module_id, module, name, alias, level, lineno) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO identifiers (rowid, words) VALUES (?, ?)",
+)
+
+
+class IndexedFile(NamedTuple):
+    """What a parser worker sends back for one file: the module row's fields and, unless the
+    file failed, the rows of every other table as plain tuples (cheap to pickle), in the order
+    of ``_INSERTS``."""
+
+    path: str
+    module_id: int
+    module: str
+    digest: str
+    size: int
+    lines: int
+    error: ErrorFact | None
+    rows: tuple[list[tuple[Any, ...]], ...]
+
+
+def index_files(root: str, files: list[tuple[str, int]], strict: bool = False) -> list[IndexedFile]:
+    """Worker job: parse ``files`` (path, reserved module id) and build their rows."""
+    return [_rows(facts_of(root, path, strict), module_id) for path, module_id in files]
+
+
+def _names(names: tuple[str, ...]) -> str:
+    """``json.dumps`` of a tuple of names and call texts (never a quote or backslash), faster."""
+    return '["' + '", "'.join(names) + '"]' if names else "[]"
+
+
+def _rows(facts: FileFacts, mid: int) -> IndexedFile:
+    prefix = facts.module + "."
+    targets = call_targets(facts.module, facts.path.endswith("__init__.py"), facts)
+    rows = (
+        [(mid, c.qualname, prefix + c.qualname, c.name, c.lineno, c.end_lineno, _names(c.bases), _names(c.decorators),
+          _names(c.methods), c.doc) for c in facts.classes],
+        [(mid, f.qualname, prefix + f.qualname, f.name, f.cls, f.lineno, f.end_lineno, _names(f.args),
+          _names(f.decorators), f.is_async, f.doc, f.complexity) for f in facts.functions],
+        [(mid, prefix + c.caller, c.callee, c.callee.rpartition(".")[2], c.lineno, target)
+         for c, target in zip(facts.calls, targets, strict=True)],
+        [(mid, i.module, i.name, i.alias, i.level, i.lineno) for i in facts.imports],
+        [(mid, " ".join(facts.identifiers))] if facts.identifiers else [],
+    )
+    return IndexedFile(facts.path, mid, facts.module, facts.digest, facts.size, facts.lines, facts.error, rows)
 
 
 class CodeIndexError(ScopeError):
@@ -161,6 +214,7 @@ class Repository:
             raise CodeIndexError(f"code index {uri} has schema version {found.get('schema_version')}; this "
                               f"scope_ext writes version {SCHEMA_VERSION}: delete it to index again")
         self.version = 0  # bumped on every write, so query caches know when to forget
+        self._next_id: int | None = None
 
     def begin_bulk(self) -> bool:
         """Before a full index run: if the index is empty, drop the secondary indexes (building
@@ -179,51 +233,54 @@ class Repository:
         """``relative path -> (size, mtime_ns, digest)`` of every indexed file."""
         return {p: (s, m, d) for p, s, m, d in self.conn.execute("SELECT path, size, mtime_ns, digest FROM modules")}
 
-    def write(self, batch: Sequence[tuple[FileFacts, int]]) -> int:
-        """Replace the facts of each file in ``batch`` (facts, mtime_ns) in one transaction."""
+    def reserve(self, count: int) -> int:
+        """The first of ``count`` new module ids, handed to the parser's workers with the files
+        (so they can build every row) and never handed out twice."""
+        if self._next_id is None:
+            self._next_id = (self.conn.execute("SELECT max(id) FROM modules").fetchone()[0] or 0) + 1
+        first, self._next_id = self._next_id, self._next_id + count
+        return first
+
+    def write(self, batch: Sequence[tuple[IndexedFile, int]]) -> int:
+        """Replace each file of ``batch`` (indexed file, mtime_ns) in one transaction."""
         conn = self.conn
+        tables: list[list[tuple[Any, ...]]] = [[] for _ in _INSERTS]
         with conn:
             conn.execute("BEGIN")
-            for facts, mtime_ns in batch:
-                rel = os.path.relpath(facts.path, self.root)
-                conn.execute("DELETE FROM modules WHERE path = ?", (rel,))
-                error = facts.error
-                module_id = conn.execute(
-                    "INSERT INTO modules (path, name, digest, size, mtime_ns, lines, error_line, error) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (rel, facts.module, facts.digest, facts.size, mtime_ns, facts.lines,
-                     error.line if error else None, error.message if error else None)).lastrowid
-                prefix = facts.module + "."
-                for c in facts.classes:
-                    class_id = conn.execute(
-                        "INSERT INTO classes (module_id, qualname, fullname, name, lineno, end_lineno, bases, "
-                        "decorators, methods, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (module_id, c.qualname, prefix + c.qualname, c.name, c.lineno, c.end_lineno,
-                         json.dumps(c.bases), json.dumps(c.decorators), json.dumps(c.methods), c.doc)).lastrowid
-                    conn.executemany("INSERT INTO class_bases VALUES (?, ?)", [(class_id, b) for b in c.bases])
-                conn.executemany(
-                    "INSERT INTO functions (module_id, qualname, fullname, name, class, lineno, end_lineno, args, "
-                    "decorators, is_async, doc, complexity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(module_id, f.qualname, prefix + f.qualname, f.name, f.cls, f.lineno, f.end_lineno,
-                      json.dumps(f.args), json.dumps(f.decorators), f.is_async, f.doc, f.complexity)
-                     for f in facts.functions])
-                conn.executemany(
-                    "INSERT INTO calls (module_id, caller, callee, callee_name, lineno) VALUES (?, ?, ?, ?, ?)",
-                    [(module_id, prefix + c.caller, c.callee, c.callee.rpartition(".")[2], c.lineno)
-                     for c in facts.calls])
-                conn.executemany(
-                    "INSERT INTO imports (module_id, module, name, alias, level, lineno) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(module_id, i.module, i.name, i.alias, i.level, i.lineno) for i in facts.imports])
-                conn.executemany("INSERT INTO identifiers VALUES (?, ?)", [(module_id, n) for n in facts.identifiers])
+            ids = []
+            for indexed, mtime_ns in batch:
+                rel = os.path.relpath(indexed.path, self.root)
+                self._delete(rel)
+                error = indexed.error
+                conn.execute(
+                    "INSERT INTO modules (id, path, name, digest, size, mtime_ns, lines, error_line, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (indexed.module_id, rel, indexed.module, indexed.digest, indexed.size, mtime_ns, indexed.lines,
+                     error.line if error else None, error.message if error else None))
+                ids.append(indexed.module_id)
+                for rows, table in zip(indexed.rows, tables, strict=True):
+                    table.extend(rows)
+            for statement, rows in zip(_INSERTS, tables, strict=True):
+                conn.executemany(statement, rows)
+            conn.execute("INSERT INTO class_bases SELECT c.id, b.value FROM classes c, json_each(c.bases) b "
+                         "WHERE c.module_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
         self.version += 1
         return len(batch)
+
+    def _delete(self, rel: str) -> int:
+        found = self.conn.execute("SELECT id FROM modules WHERE path = ?", (rel,)).fetchone()
+        if found is None:
+            return 0
+        self.conn.execute("DELETE FROM identifiers WHERE rowid = ?", found)  # not reached by ON DELETE CASCADE
+        self.conn.execute("DELETE FROM modules WHERE id = ?", found)
+        return 1
 
     def forget(self, paths: Iterable[str]) -> int:
         """Remove files (relative paths) from the index; returns how many were there."""
         paths = list(paths)
         with self.conn:
             self.conn.execute("BEGIN")
-            removed = sum(self.conn.execute("DELETE FROM modules WHERE path = ?", (p,)).rowcount for p in paths)
+            removed = sum(self._delete(p) for p in paths)
         self.version += 1
         return removed
 

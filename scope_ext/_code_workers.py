@@ -92,6 +92,13 @@ class WorkerPool:
             self._idle.append(worker)
             return result
 
+    async def warm(self) -> None:
+        """Start idle workers up to ``size`` (each takes a moment to import)."""
+        while self.workers < self.size:
+            async with self._free:
+                if self.workers < self.size:
+                    self._idle.append(await self._start())
+
     async def _start(self) -> _Worker:
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "scope_ext._code_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)

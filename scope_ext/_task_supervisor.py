@@ -68,7 +68,8 @@ class MapStream:
         self._values: dict[Process, Any] = {}
         self._done: dict[int, MapResult] = {}
         self._next_index = 0
-        self._held = 0  # finished, not yet yielded (ordered mode holds slots until yielded)
+        self._held = 0  # finished, not yet yielded (ordered mode holds slots until yielded; unordered
+        # mode runs on while up to max_concurrency wait, so a slow consumer does not idle the workers)
         self._wakeup: trio.Event | None = None
 
     async def __aenter__(self) -> MapStream:
@@ -82,8 +83,8 @@ class MapStream:
 
     async def __anext__(self) -> MapResult:
         while True:
-            self._fill()
             result = self._take()
+            self._fill()  # also into the room the taken result leaves
             if result is not None:
                 return result
             if not self._running and self._items is None:
@@ -102,7 +103,7 @@ class MapStream:
 
     def _fill(self) -> None:
         nursery = self._sup.service.nursery if self._sup.alive else None
-        while self._items is not None and len(self._running) + self._held < self._max:
+        while self._items is not None and self._room():
             if nursery is None:
                 raise NotRunning(f"task supervisor {self._sup.label!r} is not running")
             entry = next(self._items, None)
@@ -117,16 +118,21 @@ class MapStream:
             proc.nursery = nursery
             nursery.start_soon(_carry, proc)
 
+    def _room(self) -> bool:
+        if self._ordered:
+            return len(self._running) + self._held < self._max
+        return len(self._running) < self._max and len(self._running) + self._held < 2 * self._max
+
     def _take(self) -> MapResult | None:
         if self._ordered:
             result = self._done.pop(self._next_index, None)
             if result is not None:
                 self._next_index += 1
-                self._held -= 1
-            return result
-        if self._done:
-            return self._done.pop(next(iter(self._done)))
-        return None
+        else:
+            result = self._done.pop(next(iter(self._done))) if self._done else None
+        if result is not None:
+            self._held -= 1
+        return result
 
     async def _run(self, proc: Process) -> Any:
         proc._started()
@@ -146,8 +152,9 @@ class MapStream:
         else:
             result = MapResult(index, item, None, reason)
         self._done[index] = result
-        if self._ordered:
-            self._held += 1
+        self._held += 1
+        if self._sup.alive:
+            self._fill()  # the next item starts now, not when the consumer asks
         if self._wakeup is not None:
             self._wakeup.set()
 

@@ -58,6 +58,75 @@ def test_complexity_equals_radon_on_the_whole_standard_library():
     assert mismatches == [], f"{len(mismatches)} of {compared} differ, e.g. {mismatches[:5]}"
 
 
+def compare_with_cpython(paths: list[str]) -> tuple[int, int, list[str]]:
+    """tree-sitter's facts against CPython's for every file tree-sitter is trusted with."""
+    import ast
+
+    from scope_ext import _code_ast, _code_tree
+    from scope_ext._code_facts import _plain_utf8
+
+    parser = _code_tree.parser()
+    compared, handed_over, differences = 0, 0, []
+    for path in paths:
+        data = Path(path).read_bytes()
+        fast = _code_tree.extract(parser.parse(data)) if _plain_utf8(data) is not None else None
+        if fast is None:
+            handed_over += 1
+            continue
+        try:
+            reference = _code_ast.extract(ast.parse(data))
+        except SyntaxError as exc:
+            differences.append(f"{path}: tree-sitter accepted what CPython rejects ({exc.msg})")
+            continue
+        compared += 1
+        for table, ours, theirs in zip(("classes", "functions", "calls", "imports"), fast, reference, strict=True):
+            if sorted(ours, key=repr) != sorted(theirs, key=repr):
+                only_ours = sorted(set(ours) - set(theirs), key=repr)[:2]
+                only_theirs = sorted(set(theirs) - set(ours), key=repr)[:2]
+                differences.append(f"{path} {table}: tree-sitter {only_ours}, CPython {only_theirs}")
+    return compared, handed_over, differences
+
+
+def test_tree_sitter_facts_equal_cpython_facts_on_the_whole_standard_library():
+    files = stdlib_files()
+    with ProcessPoolExecutor(2) as pool:
+        results = list(pool.map(compare_with_cpython, [files[i::2] for i in range(2)]))
+    compared = sum(c for c, _, _ in results)
+    handed_over = sum(h for _, h, _ in results)
+    differences = [d for _, _, ds in results for d in ds]
+    assert differences == [], f"{len(differences)} files differ, e.g. {differences[:3]}"
+    assert compared > 0.97 * len(files) and handed_over < 0.03 * len(files)  # the fast path is the usual one
+
+
+def test_cpython_takes_over_where_tree_sitter_cannot_be_trusted(tmp_path):
+    cases = {
+        "py2.py": (b"print 'hello'\n", "Missing parentheses"),  # tree-sitter parses Python 2 print
+        "broken.py": (b"def f(:\n    pass\n", "invalid syntax"),
+        "splat.py": (b"def f(k):\n    return {*k.items()}\n", None),  # tree-sitter misreads this
+        "typecall.py": (b"def f(m):\n    type(m).x = 1\n", None),  # read as a 3.12 type alias
+        "latin.py": ("# -*- coding: latin-1 -*-\ndef f():\n    return 'é'\n".encode("latin-1"), None),
+        "cr.py": (b"def f():\r    return g()\r", None),
+    }
+    for name, (data, _) in cases.items():
+        (tmp_path / name).write_bytes(data)
+    for name, (_, message) in cases.items():
+        facts = facts_of(str(tmp_path), str(tmp_path / name))
+        if message is not None:
+            assert message in facts.error.message, name
+        else:
+            assert facts.error is None and [f.name for f in facts.functions] == ["f"], name
+    assert [c.callee for c in facts_of(str(tmp_path), str(tmp_path / "splat.py")).calls] == ["k.items"]
+    assert [c.callee for c in facts_of(str(tmp_path), str(tmp_path / "typecall.py")).calls] == ["type"]
+    assert facts_of(str(tmp_path), str(tmp_path / "cr.py")).calls[0].lineno == 2
+
+
+def test_strict_mode_reports_what_only_cpython_rejects(tmp_path):
+    (tmp_path / "m.py").write_text("def f(a=1, b):\n    pass\n")
+    assert facts_of(str(tmp_path), str(tmp_path / "m.py")).error is None  # tree-sitter's grammar accepts it
+    strict = facts_of(str(tmp_path), str(tmp_path / "m.py"), strict=True).error
+    assert strict.line == 1 and "default" in strict.message
+
+
 def test_bad_input_becomes_error_facts(tmp_path):
     cases = {
         "syntax.py": b"def broken(:\n    pass\n",
@@ -75,7 +144,9 @@ def test_bad_input_becomes_error_facts(tmp_path):
     assert facts["latin.py"].error is not None
     assert facts["empty.py"].error is None and facts["empty.py"].lines == 0
     assert facts["ok_latin.py"].error is None  # PEP 263 declarations are honoured
-    assert facts["deep.py"].error is not None and "nested" in facts["deep.py"].error.message
+    assert facts["deep.py"].error is None  # tree-sitter has no nesting limit; CPython's parser has
+    strict = facts_of(str(tmp_path), str(tmp_path / "deep.py"), strict=True)
+    assert "too many nested parentheses" in strict.error.message
     missing = facts_of(str(tmp_path), str(tmp_path / "missing.py"))
     assert missing.error.message.startswith("unreadable")
 

@@ -128,12 +128,13 @@ def test_worker_pool_kills_a_worker_whose_job_is_cancelled(tmp_path):
 
     async def main():
         pool = WorkerPool(1)
-        facts = await pool.run(("facts", str(tmp_path), [str(tmp_path / "a.py")]))
-        assert facts[0].module == "a" and pool.workers == 1
+        one = [(str(tmp_path / "a.py"), 1)]
+        indexed = await pool.run(("index", str(tmp_path), one))
+        assert indexed[0].module == "a" and pool.workers == 1
         with trio.move_on_after(0.001):
-            await pool.run(("facts", str(tmp_path), [str(tmp_path / "a.py")] * 2000))
+            await pool.run(("index", str(tmp_path), one * 2000))
         assert pool.workers == 0  # killed mid-job, replaced on demand
-        assert (await pool.run(("facts", str(tmp_path), [str(tmp_path / "a.py")])))[0].error is None
+        assert (await pool.run(("index", str(tmp_path), one)))[0].error is None
         await pool.aclose()
         assert pool.workers == 0
 

@@ -70,6 +70,25 @@ def test_map_unordered_yields_as_items_finish(in_runtime):
     in_runtime(main)
 
 
+def test_map_unordered_starts_the_next_item_while_the_consumer_is_busy(in_runtime):
+    async def main(rt):
+        tasks = await rt.production.start(sx.TaskSupervisor, id="tasks")
+        finished: list[int] = []
+
+        async def work(x):
+            await trio.sleep(0.02)
+            finished.append(x)
+            return x
+
+        async with sx.task_map(tasks, work, range(6), max_concurrency=1, ordered=False) as results:
+            async for result in results:
+                await trio.sleep(0.1)  # a slow consumer (writing results somewhere)
+                assert len(finished) >= min(6, result.position + 3)  # two more items ran meanwhile
+        assert sorted(finished) == list(range(6))
+
+    in_runtime(main)
+
+
 def test_map_kills_items_past_their_timeout(in_runtime):
     async def main(rt):
         tasks = await rt.production.start(sx.TaskSupervisor, id="tasks")
