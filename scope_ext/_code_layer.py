@@ -491,11 +491,16 @@ class CodeLayer:
 
     async def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only SQL query over the index schema (see ``_code_repository.SCHEMA``)."""
+        return (await self.table(query, params)).rows
 
-        def run() -> list[tuple[Any, ...]]:
+    async def table(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> QueryResult:
+        """The same, as a table with the query's column names."""
+
+        def run() -> QueryResult:
             conn = self._reader()
             try:
-                return conn.execute(query, params).fetchall()
+                cursor = conn.execute(query, params)
+                return QueryResult(query, [d[0] for d in cursor.description or ()], cursor.fetchall())
             except sqlite3.Error as exc:
                 raise CodeError(f"SQL error: {exc}") from None
             finally:

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
+from ._display import Displayable
 from ._exceptions import ScopeError
 
 FIELDS: dict[str, dict[str, str]] = {
@@ -265,7 +266,7 @@ def compile_query(query: str) -> Compiled:
     return _Parser(query).compile()
 
 
-class QueryResult:
+class QueryResult(Displayable):
     """Rows with named columns: iterate for records (dicts), display with rich or HTML."""
 
     def __init__(self, query: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -296,7 +297,7 @@ class QueryResult:
             table.add_row(*("" if v is None else str(v) for v in row))
         return table
 
-    def _repr_html_(self) -> str:
+    def _html(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
                        for row in self.rows)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -26,10 +26,14 @@ from ._exceptions import NamespaceError, ScopeError
 from ._health import HealthMonitor, HealthReport
 from ._memory import MemoryManager
 from ._namespace import Namespace
+from ._process import describe_reason
 from ._rate_limiter import RateLimiter
 from ._registry import current_runtime, namespace_of
 from ._supervisor import ChildSpec, Supervisor, terminate_child
 from ._telemetry import Telemetry, TelemetryService
+
+if TYPE_CHECKING:
+    from ._runtime import CrashReport
 
 log = logging.getLogger("scope_ext.foundation")
 
@@ -99,6 +103,7 @@ class Foundation:
         self.caches: dict[str, Any] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}
+        self._stop_crash_events: Callable[[], None] = lambda: None
 
     def __repr__(self) -> str:
         return f"<Foundation of {self.namespace.name!r}>"
@@ -134,6 +139,7 @@ class Foundation:
         """Graceful shutdown: accept no new work, drain in-flight events (within ``timeout``), then
         stop every layer of the namespace in reverse start order."""
         self.accepting = False
+        self._stop_crash_events()
         root = self.namespace.root
         with trio.move_on_after(timeout):
             if self.namespace.whereis("events") is not None:
@@ -178,6 +184,13 @@ async def start_foundation(
     except BaseException:
         ns.foundation = None
         raise
+
+    def crashed(report: CrashReport) -> None:  # every crash in the namespace is an event too
+        if report.namespace == ns.name:
+            foundation.report("scope.process.crashed", {"id": report.label, "pid": report.pid,
+                                                        "error": describe_reason(report.exception)})
+
+    foundation._stop_crash_events = current_runtime().on_crash(crashed)
     return foundation
 
 

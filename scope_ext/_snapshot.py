@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import trio
 
+from ._display import Displayable
 from ._process import Process, describe_reason
 
 if TYPE_CHECKING:
@@ -63,8 +64,8 @@ class NamespaceSnapshot:
     root: NodeSnapshot | None
 
 
-@dataclass(frozen=True, slots=True)
-class RuntimeSnapshot:
+@dataclass(frozen=True, slots=True, repr=False)
+class RuntimeSnapshot(Displayable):
     """Every namespace at one instant of the runtime clock."""
 
     time: float
@@ -85,6 +86,9 @@ class RuntimeSnapshot:
         from ._render import render_snapshot
 
         return render_snapshot(self)
+
+    def __repr__(self) -> str:
+        return f"<RuntimeSnapshot {self.status}: {', '.join(ns.name for ns in self.namespaces)}>"
 
 
 @lru_cache(maxsize=512)

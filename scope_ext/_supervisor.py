@@ -486,3 +486,29 @@ def intensity_window(sup: Supervisor) -> tuple[int, int]:
     used = sup.restarts_used()
     return used, max(0, sup.max_restarts - used)
 
+
+
+def supervised(root: Process) -> list[tuple[tuple[str, ...], Process, Hashable]]:
+    """Every child of a :class:`Supervisor` tree under ``root``, breadth first, as (path of ids
+    as text from ``root``, its supervisor, its id): how the magics and widgets name a service.
+    Runs in the runtime's thread."""
+    found = []
+    level: list[tuple[tuple[str, ...], Process]] = [((), root)]
+    while level:
+        below = []
+        for path, proc in level:
+            if not isinstance(proc.service, Supervisor) or not proc.alive:
+                continue
+            for record in proc.service._children:
+                child_path = (*path, str(record.spec.id))
+                found.append((child_path, proc, record.spec.id))
+                if record.proc is not None and record.proc.kind == "supervisor":
+                    below.append((child_path, record.proc))
+        level = below
+    return found
+
+
+async def restart_service(sup: Target, child: Hashable) -> Process:
+    """Stop a child within its shutdown time and start it again from its spec."""
+    await terminate_child(sup, child)
+    return await restart_child(sup, child)

@@ -1,0 +1,145 @@
+"""The live tree view without a browser: what it sends, how often, and what it answers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import trio
+
+import scope_ext as sx
+from scope_ext._supervisor import supervised
+from scope_ext._widgets import SNAPSHOT_MIME, TreeView, tree_nodes
+
+
+class Flaky(sx.Service):
+    def handle_cast(self, message):
+        raise RuntimeError(f"crash {message}")
+
+
+@pytest.fixture
+def thread():
+    runtime = sx.RuntimeThread()
+    runtime.start()
+    yield runtime
+    runtime.stop()
+
+
+def view_with_outbox(thread, **options) -> tuple[TreeView, list[dict]]:
+    view = TreeView(thread, **options)
+    sent: list[dict] = []
+    view.send = lambda message, buffers=None: sent.append(message)  # the comm, minus the wire
+    return view, sent
+
+
+def start_flaky(thread) -> None:
+    async def start():
+        await thread.runtime.production.start(sx.Supervisor, [sx.ChildSpec("flaky", Flaky, name="flaky")],
+                                              "one_for_one", 100, 1.0, id="app")
+
+    thread.run(start)
+
+
+def crash(thread, times: int = 1) -> None:
+    async def crash_all():
+        for i in range(times):
+            await sx.cast(thread.runtime.production.via("flaky"), i)
+            await trio.sleep(0.002)
+
+    thread.run(crash_all)
+
+
+def test_nodes_are_flat_paths_with_start_times_not_uptimes(thread):
+    start_flaky(thread)
+    snap = thread.run_sync(thread.runtime.snapshot)
+    nodes = tree_nodes(snap)
+    assert nodes["production/app/flaky"]["p"] == "production/app"
+    assert nodes["production/app"]["strategy"] == "one_for_one" and nodes["production/app"]["max"] == 100
+    started = {}
+    first = tree_nodes(snap, started=started)
+    time.sleep(0.2)
+    again = tree_nodes(thread.run_sync(thread.runtime.snapshot), started=started)
+    assert again["production/app/flaky"] == first["production/app/flaky"]  # nothing changed, nothing differs
+
+
+def test_batches_carry_only_what_changed(thread):
+    start_flaky(thread)
+    view, sent = view_with_outbox(thread, interval=60)  # the publisher stays out of the way
+    full = view.batch(reset=True)
+    assert full["reset"] and "production/app/flaky" in full["set"] and len(full["set"]) > 5
+    assert view.batch() is None  # no change: no message
+    crash(thread)
+    deadline = time.monotonic() + 5
+    change = None
+    while change is None and time.monotonic() < deadline:
+        change = view.batch()
+    assert set(change["set"]) == {"production/app/flaky", "production/app"}  # restarts and budget
+    assert change["set"]["production/app/flaky"]["restarts"] == 1 and change["del"] == []
+    view.close()
+
+
+def test_the_publisher_sends_at_most_ten_batches_a_second_and_respects_pause_and_visibility(thread):
+    start_flaky(thread)
+    view, sent = view_with_outbox(thread)
+    view._on_message(view, {"t": "hello"}, None)
+    assert sent and sent[0]["reset"]
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0:
+        crash(thread)  # changes all the time: hundreds of restarts
+    count = len(sent) - 1
+    assert 5 <= count <= 12
+    view.paused = True
+    time.sleep(0.15)
+    before = len(sent)
+    crash(thread, 5)
+    time.sleep(0.3)
+    assert len(sent) == before
+    view.paused = False
+    view._on_message(view, {"t": "visible", "value": False}, None)
+    time.sleep(0.15)
+    before = len(sent)
+    crash(thread, 5)
+    time.sleep(0.3)
+    assert len(sent) == before
+    view._on_message(view, {"t": "visible", "value": True}, None)
+    deadline = time.monotonic() + 2
+    while len(sent) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(sent) > before
+    view.close()
+
+
+def test_details_and_actions_from_the_page(thread):
+    start_flaky(thread)
+    crash(thread)
+    view, sent = view_with_outbox(thread, interval=60)
+    deadline = time.monotonic() + 5
+    while True:
+        view._on_message(view, {"t": "details", "path": "production/app/flaky"}, None)
+        reply = sent[-1]
+        if reply["error"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert "crash 0" in reply["error"] and "RuntimeError" in reply["traceback"]
+    assert [e["type"] for e in reply["events"]] == ["scope.process.crashed"]  # crashes are stored events
+    view._on_message(view, {"t": "action", "action": "terminate", "path": "production/app/flaky"}, None)
+    assert sent[-1]["ok"]
+    assert thread.run_sync(lambda: thread.runtime.production.whereis("flaky")) is None
+    view._on_message(view, {"t": "action", "action": "restart", "path": "production/app/flaky"}, None)
+    assert sent[-1]["ok"] and thread.run_sync(lambda: thread.runtime.production.whereis("flaky")) is not None
+    view._on_message(view, {"t": "action", "action": "restart", "path": "production/nothing"}, None)
+    assert not sent[-1]["ok"] and "not a supervised child" in sent[-1]["message"]
+    paths = thread.run_sync(lambda: [p for p, _, _ in supervised(thread.runtime.production.root)])
+    assert ("app", "flaky") in paths
+    view.close()
+
+
+def test_display_carries_a_static_snapshot_for_saved_notebooks(thread):
+    start_flaky(thread)
+    view, _ = view_with_outbox(thread, interval=60)
+    bundle = view._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "flaky" in data["text/html"] and data["text/plain"] == "<RuntimeSnapshot running: production>"
+    assert data[SNAPSHOT_MIME]["kind"] == "tree" and "production/app/flaky" in data[SNAPSHOT_MIME]["nodes"]
+    view.close()
