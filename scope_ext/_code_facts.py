@@ -27,6 +27,7 @@ from ._code_records import (
     FunctionFact,
     ImportFact,
 )
+from ._code_trees import TreeCache
 
 __all__ = ["CallFact", "ClassFact", "ErrorFact", "FileFacts", "FunctionFact", "ImportFact", "MAX_BYTES",
            "facts_of", "module_name"]
@@ -90,19 +91,24 @@ def _compiles(data: bytes, path: str) -> ErrorFact | None:
     return None
 
 
-def _extract(data: bytes, text: str | None, path: str) -> Extracted | ErrorFact:
+def _extract(data: bytes, text: str | None, path: str, trees: TreeCache | None) -> Extracted | ErrorFact:
     global _parser
     if text is not None:
-        if _parser is None:
-            _parser = _code_tree.parser()
-        extracted = _code_tree.extract(_parser.parse(data))
+        if trees is not None:
+            tree = trees.parse(path, data)
+        else:
+            if _parser is None:
+                _parser = _code_tree.parser()
+            tree = _parser.parse(data)
+        extracted = _code_tree.extract(tree)
         if extracted is not None:
             return extracted
     return _cpython(data, path)
 
 
-def facts_of(root: str, path: str, strict: bool = False) -> FileFacts:
-    """Read, parse and extract one file. Never raises: bad input becomes ``error``."""
+def facts_of(root: str, path: str, strict: bool = False, trees: TreeCache | None = None) -> FileFacts:
+    """Read, parse and extract one file. Never raises: bad input becomes ``error``. With
+    ``trees``, the parse goes through (and refreshes) that cache."""
     module = module_name(root, path)
     try:
         size = os.path.getsize(path)
@@ -118,7 +124,7 @@ def facts_of(root: str, path: str, strict: bool = False) -> FileFacts:
         return FileFacts(path, module, digest, len(data), lines, ErrorFact(None, "binary file (contains NUL bytes)"))
     text = _plain_utf8(data)
     rejected = _compiles(data, path) if strict else None
-    found = rejected if rejected is not None else _extract(data, text, path)
+    found = rejected if rejected is not None else _extract(data, text, path, trees)
     if isinstance(found, ErrorFact):
         return FileFacts(path, module, digest, len(data), lines, found)
     classes, functions, calls, imports = found

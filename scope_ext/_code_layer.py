@@ -31,7 +31,8 @@ from ._code_analysis import cycles, module_graph, resolve_imports, unused_functi
 from ._code_files import FileFilter, discover
 from ._code_grep import Match, check_pattern, identifiers
 from ._code_query import QueryError, QueryResult, compile_query
-from ._code_repository import IndexedFile, Repository, connect, file_uri
+from ._code_repository import IndexedFile, Repository, connect, file_uri, index_files
+from ._code_trees import TreeCache
 from ._code_workers import DaskPool, WorkerPool
 from ._exceptions import NamespaceError, ScopeError
 from ._namespace import Namespace
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from ._foundation import Foundation
 
 CHUNK_FILES = 16
+#: An incremental run of at most this many files parses in the kernel's process, through the
+#: tree cache, instead of the worker pool.
+LOCAL_FILES = 8
 _memory_indexes = itertools.count(1)
 
 
@@ -346,6 +350,8 @@ class ParserService(Service):
             known = {}
         if gone:
             run.files_removed = await call(repo, _Forget(gone), None)
+            for rel in gone:
+                layer.trees.forget(os.path.join(root, rel))
         todo = [path for rel, path in current.items()
                 if known.get(rel, (None, None, None))[:2] != stats[path] or stats[path][0] < 0]
         run.files_skipped = len(current) - len(todo)
@@ -353,7 +359,8 @@ class ParserService(Service):
         changed = gone + [os.path.relpath(p, root) for p in todo]
         if not todo:
             return changed
-        pool = await self._workers()
+        local = paths is not None and len(todo) <= LOCAL_FILES
+        pool = None if local else await self._workers()
         todo.sort(key=lambda p: -stats[p][0])  # biggest first: no straggler at the end
         first_id = await call(repo, _Reserve(len(todo)), None)
         numbered = list(zip(todo, range(first_id, first_id + len(todo)), strict=True))
@@ -368,9 +375,11 @@ class ParserService(Service):
             queued -= 1
             telemetry.execute("scope.code.parse.queue", {"chunks": queued}, {"root": root, "run": run.id})
             with telemetry.span("scope.code.parse.chunk", {"root": root, "files": len(chunk)}):
+                if pool is None:
+                    return await trio.to_thread.run_sync(index_files, root, chunk, strict, layer.trees)
                 return await pool.run(("index", root, chunk, strict))  # type: ignore[no-any-return]
 
-        async with task_map(layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size,
+        async with task_map(layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size if pool else 1,
                             ordered=False) as results:
             async for result in results:
                 if not result.ok:
@@ -453,6 +462,7 @@ class CodeLayer:
         self.index_uri = (file_uri(index_path) if index_path is not None
                           else f"file:scope_ext_code_{next(_memory_indexes)}?mode=memory&cache=shared")
         self.version = 0
+        self.trees = TreeCache(foundation.config.get("code.cache.max_mb") * 1024 * 1024)
         self._keepalive: sqlite3.Connection | None = None
 
     def __repr__(self) -> str:
@@ -532,6 +542,7 @@ async def start_code_layer(namespace: Namespace | str | None, root: str | os.Pat
     if dask is not None:
         await ns.foundation.config.update("code.parser.dask", dask)
     layer = CodeLayer(ns, ns.foundation, root, None if index_path is None else os.fspath(index_path), files)
+    ns.foundation.register_cache("code.trees", layer.trees)
     if layer.index_path is None:  # a shared in-memory database lives while one connection is open
         layer._keepalive = sqlite3.connect(layer.index_uri, uri=True, check_same_thread=False)
     specs = [

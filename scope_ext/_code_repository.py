@@ -21,6 +21,7 @@ from urllib.request import pathname2url
 
 from ._code_analysis import call_targets
 from ._code_facts import ErrorFact, FileFacts, facts_of
+from ._code_trees import TreeCache
 from ._exceptions import ScopeError
 
 SCHEMA_VERSION = 3
@@ -144,9 +145,11 @@ class IndexedFile(NamedTuple):
     rows: tuple[list[tuple[Any, ...]], ...]
 
 
-def index_files(root: str, files: list[tuple[str, int]], strict: bool = False) -> list[IndexedFile]:
-    """Worker job: parse ``files`` (path, reserved module id) and build their rows."""
-    return [_rows(facts_of(root, path, strict), module_id) for path, module_id in files]
+def index_files(root: str, files: list[tuple[str, int]], strict: bool = False,
+                trees: TreeCache | None = None) -> list[IndexedFile]:
+    """Worker job: parse ``files`` (path, reserved module id) and build their rows (through the
+    tree cache ``trees`` when it runs in the kernel's process)."""
+    return [_rows(facts_of(root, path, strict, trees), module_id) for path, module_id in files]
 
 
 def _names(names: tuple[str, ...]) -> str:

@@ -46,7 +46,7 @@ _QUERY = tree_sitter.Query(LANGUAGE, """
 (assert_statement) @assert
 """)
 
-_START = attrgetter("start_byte")  # captures come in match order; the sweeps need source order
+_START = attrgetter("start_byte", "end_byte")  # captures come in match order; the sweeps need source order
 _CONSTANTS = {b"True", b"False", b"None"}
 _DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PLAIN_STRING = re.compile(r"([rRuU]?)('''|\"\"\"|'|\")(.*)\2", re.DOTALL)

@@ -61,6 +61,8 @@ FOUNDATION_SETTINGS: tuple[Setting, ...] = (
             "catches invalid code tree-sitter accepts (about half again the parse time)"),
     Setting("code.parser.dask", str, None, "address of a Dask scheduler to parse on instead of local processes",
             optional=True),
+    Setting("code.cache.max_mb", int, 64, "MB of parsed trees kept for re-parsing changed files incrementally",
+            minimum=0, runtime=False),
     Setting("code.sync.debounce_ms", int, 50, "ms a burst of file changes is gathered before re-indexing",
             minimum=1, maximum=10_000),
     Setting("code.sync.step_ms", int, 10, "ms between checks for more changes in a burst", minimum=1,
