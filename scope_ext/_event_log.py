@@ -182,9 +182,11 @@ class EventLog:
         limit: int | None = None,
         offset: int = 0,
         order: Order = "asc",
+        after_id: int | None = None,
     ) -> list[Event]:
         """Events matching every given filter: types, ``since <= timestamp < until``, correlation
-        id, and ``where(data)``; then ``offset`` and ``limit`` in ``order`` of id."""
+        id, ``id > after_id`` (what a live view has not seen yet), and ``where(data)``; then
+        ``offset`` and ``limit`` in ``order`` of id."""
         if order not in ("asc", "desc"):
             raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
         if offset < 0 or (limit is not None and limit < 0):
@@ -197,6 +199,8 @@ class EventLog:
         else:
             sources = [(self._events, self._start)]
         ranges = [self._time_range(seq, lo, since, until) for seq, lo in sources]
+        if after_id is not None:  # every source is in id order
+            ranges = [(seq, bisect.bisect_right(seq, after_id, lo, hi, key=_id), hi) for seq, lo, hi in ranges]
         if len(ranges) == 1 and where is None and (correlation_id is None or type_set is None):
             seq, lo, hi = ranges[0]  # plain slicing: no copy of what offset and limit skip
             if order == "asc":

@@ -270,13 +270,15 @@ class EventsClient:
     async def query(
         self, *, types: Iterable[str] | str | None = None, since: float | None = None, until: float | None = None,
         correlation_id: Hashable | None = None, where: Callable[[Any], bool] | None = None,
-        limit: int | None = None, offset: int = 0, order: Order = "asc", timeout: float | None = 5.0,
+        limit: int | None = None, offset: int = 0, order: Order = "asc", after_id: int | None = None,
+        timeout: float | None = 5.0,
     ) -> list[Event]:
         """Events matching every given filter (after everything already sent is stored)."""
         if isinstance(types, str):
             types = [types]
         kwargs = {"types": None if types is None else list(types), "since": since, "until": until,
-                  "correlation_id": correlation_id, "where": where, "limit": limit, "offset": offset, "order": order}
+                  "correlation_id": correlation_id, "where": where, "limit": limit, "offset": offset, "order": order,
+                  "after_id": after_id}
         return await self._ask(_Query(kwargs), timeout)
 
     async def chain(self, event_id: int) -> list[Event]:

@@ -193,6 +193,8 @@ async def start_foundation(
                                                         "error": describe_reason(report.exception)})
 
     foundation._stop_crash_events = current_runtime().on_crash(crashed)
+    for measurement in ("processes", "mailbox_backlog", "crashes"):  # the runtime's own gauges, charted live
+        foundation.telemetry.last_value("scope.runtime.poll", measurement)
     return foundation
 
 

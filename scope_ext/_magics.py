@@ -233,6 +233,9 @@ class ScopeMagics(Magics):
             parser = self._add(name, summary, getattr(self, f"_{name}"))
             parser.add_argument("text", nargs="+")
             parser.add_argument("--ns", default="production")
+        dashboard = self._add("dashboard", "tree, events and telemetry in tabs, live (rich text in a terminal)",
+                              self._dashboard)
+        dashboard.add_argument("namespace", nargs="?", help="the tree's namespace (default: all)")
         for name, summary in (("restart", "stop a supervised service and start it again from its spec"),
                               ("terminate", "stop a supervised service (its supervisor keeps the spec)")):
             parser = self._add(name, summary, getattr(self, f"_{name}"))
@@ -430,3 +433,28 @@ class ScopeMagics(Magics):
     def _terminate(self, args: argparse.Namespace) -> None:
         self.thread.run(terminate_child, *self._find_child(args.ns, args.service))
         print(f"{args.service} terminated (%scope restart {args.service} starts it again)")
+
+    def _dashboard(self, args: argparse.Namespace) -> Any:
+        tree = self._tree(argparse.Namespace(namespace=args.namespace, static=True))
+        if not in_terminal() and self.shell is not None and hasattr(self.shell, "kernel"):
+            from ._widgets import Dashboard
+
+            return Dashboard(self.thread, args.namespace)
+        return Overview(tree, self._events(argparse.Namespace(ns="production", types=None, correlation=None,
+                                                               since=None, limit=20)),
+                        self._telemetry(argparse.Namespace(ns="production")))
+
+
+class Overview(Displayable):
+    """``%scope dashboard`` outside Jupyter: the tree, recent events and telemetry, once."""
+
+    def __init__(self, tree: RuntimeSnapshot, events: QueryResult, telemetry: QueryResult) -> None:
+        self.tree, self.events, self.telemetry = tree, events, telemetry
+
+    def __repr__(self) -> str:
+        return f"<scope_ext overview: {', '.join(ns.name for ns in self.tree.namespaces)}>"
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+
+        return Group(self.tree.__rich__(), self.events.__rich__(), self.telemetry.__rich__())

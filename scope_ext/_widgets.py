@@ -1,11 +1,13 @@
 """Live notebook views (anywidget; their JavaScript ships in ``scope_ext/static``, nothing is
-fetched from a CDN).
+fetched from a CDN): the supervision tree, the event timeline, telemetry charts, and a dashboard
+of the three.
 
 A view never touches runtime state itself: one :class:`Publisher` thread per runtime thread
-takes snapshots through the bridge, diffs them against what each view already has and sends one
-custom message per batch with only what changed, at the view's rate (10 Hz by default), and only
-while the view is visible and not paused. Messages from the page (details, restart, terminate)
-may arrive on the main or a subshell thread; they too go through the bridge.
+reads through the bridge, works out what each view does not have yet and sends one custom
+message per batch with only that (changed tree nodes, new events, new points), at the view's
+rate (10 Hz by default), and only while the view is visible and not paused. A page that opens
+or reconnects says hello and gets everything again. Messages from the page (details, restart,
+terminate) may arrive on the main or a subshell thread; they too go through the bridge.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets
 import traitlets
 
+from ._code_query import QueryResult
 from ._display import render_html
+from ._event_log import Event
+from ._foundation import Foundation
 from ._snapshot import NodeSnapshot, RuntimeSnapshot
 from ._supervisor import restart_service, supervised, terminate_child
 from ._thread import RuntimeThread
@@ -70,7 +76,7 @@ class Publisher:
 
     def __init__(self, thread: RuntimeThread) -> None:
         self.thread = thread
-        self.views: weakref.WeakSet[TreeView] = weakref.WeakSet()
+        self.views: weakref.WeakSet[LiveView] = weakref.WeakSet()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
 
@@ -82,7 +88,7 @@ class Publisher:
             found = cls._by_thread[thread] = cls(thread)
         return found
 
-    def add(self, view: TreeView) -> None:
+    def add(self, view: LiveView) -> None:
         self.views.add(view)
         if self._worker is None or not self._worker.is_alive():
             self._worker = threading.Thread(target=self._loop, name="scope_ext-widgets", daemon=True)
@@ -108,21 +114,18 @@ class Publisher:
             self._wake.clear()
 
 
-class TreeView(anywidget.AnyWidget):
-    """The supervision trees, live: status colours, restarts, mailbox fill, uptime, restart
-    budgets; click a node for its last exception and recent events, and to restart or terminate it."""
+class LiveView(anywidget.AnyWidget):
+    """What every live view shares: rate, pause, visibility, hello, ordered batches, traffic counts."""
 
-    _esm = STATIC / "tree.js"
+    _esm = STATIC / "views.js"
     _css = STATIC / "widgets.css"
-    namespace = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    kind = traitlets.Unicode("tree").tag(sync=True)  # which view views.js draws
     interval = traitlets.Float(0.1, min=0.05).tag(sync=True)
     paused = traitlets.Bool(False).tag(sync=True)
 
-    def __init__(self, thread: RuntimeThread, namespace: str | None = None, interval: float = 0.1) -> None:
-        super().__init__(namespace=namespace, interval=interval)
+    def __init__(self, thread: RuntimeThread, interval: float = 0.1, **traits: Any) -> None:
+        super().__init__(interval=interval, **traits)
         self._thread = thread
-        self._sent: dict[str, dict[str, Any]] = {}
-        self._started: dict[int, float] = {}
         self._lock = threading.Lock()
         self.visible = False  # until a page shows the view: nothing is sent for an undisplayed one
         self.closed = False
@@ -136,24 +139,9 @@ class TreeView(anywidget.AnyWidget):
         self.closed = True
         super().close()
 
-    # -- what goes to the page --------------------------------------------------------------
-
-    def snapshot(self) -> RuntimeSnapshot:
-        """The runtime's snapshot now, through the bridge."""
-        rt = self._thread.runtime
-        assert rt is not None
-        return self._thread.run_sync(rt.snapshot)
-
     def batch(self, reset: bool = False) -> dict[str, Any] | None:
-        """The next message: what changed since the last one (everything with ``reset``), or None."""
-        nodes = tree_nodes(self.snapshot(), self.namespace, self._started)
-        before = {} if reset else self._sent
-        changed = {path: node for path, node in nodes.items() if before.get(path) != node}
-        gone = [path for path in before if path not in nodes]
-        self._sent = nodes
-        if not (changed or gone or reset):
-            return None
-        return {"t": "tree", "reset": reset, "set": changed, "del": gone}
+        """The next message: what the page does not have yet (everything with ``reset``), or None."""
+        raise NotImplementedError
 
     def publish(self, reset: bool = False) -> None:
         """Send the next batch, if there is one (one at a time: batches reach the page in order)."""
@@ -167,8 +155,6 @@ class TreeView(anywidget.AnyWidget):
         self.messages_sent += 1
         self.bytes_sent += len(json.dumps(message))
 
-    # -- what comes from the page -----------------------------------------------------------
-
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         kind = content.get("t")
         if kind == "hello":
@@ -176,7 +162,59 @@ class TreeView(anywidget.AnyWidget):
             self.visible = True
         elif kind == "visible":
             self.visible = bool(content.get("value"))
-        elif kind == "details":
+        else:
+            self.on_request(content)
+
+    def on_request(self, content: dict[str, Any]) -> None:
+        """A view's own requests from the page."""
+
+    def saved(self) -> tuple[str, Any, dict[str, Any]]:
+        """What a saved notebook keeps: a stable text, a rich renderable (for the HTML) and the
+        snapshot for ``application/vnd.scope-ext.snapshot+json``."""
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data: dict[str, Any] = bundle[0] if isinstance(bundle, tuple) else bundle  # type: ignore[assignment]
+        text, renderable, snapshot = self.saved()
+        data["text/plain"] = text
+        data["text/html"] = render_html(renderable)
+        data[SNAPSHOT_MIME] = snapshot
+        return bundle
+
+
+class TreeView(LiveView):
+    """The supervision trees, live: status colours, restarts, mailbox fill, uptime, restart
+    budgets; click a node for its last exception and recent events, and to restart or terminate it."""
+
+    namespace = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    def __init__(self, thread: RuntimeThread, namespace: str | None = None, interval: float = 0.1) -> None:
+        self._sent: dict[str, dict[str, Any]] = {}
+        self._started: dict[int, float] = {}
+        super().__init__(thread, interval, namespace=namespace)
+
+    def snapshot(self) -> RuntimeSnapshot:
+        """The runtime's snapshot now, through the bridge."""
+        rt = self._thread.runtime
+        assert rt is not None
+        return self._thread.run_sync(rt.snapshot)
+
+    def batch(self, reset: bool = False) -> dict[str, Any] | None:
+        nodes = tree_nodes(self.snapshot(), self.namespace, self._started)
+        before = {} if reset else self._sent
+        changed = {path: node for path, node in nodes.items() if before.get(path) != node}
+        gone = [path for path in before if path not in nodes]
+        self._sent = nodes
+        if not (changed or gone or reset):
+            return None
+        return {"t": "tree", "reset": reset, "set": changed, "del": gone}
+
+    # -- what comes from the page -----------------------------------------------------------
+
+    def on_request(self, content: dict[str, Any]) -> None:
+        kind = content.get("t")
+        if kind == "details":
             self._post(self.details(str(content.get("path"))))
         elif kind == "action" and content.get("action") in ("restart", "terminate"):
             self._post(self.act(str(content["action"]), str(content.get("path"))))
@@ -223,15 +261,170 @@ class TreeView(anywidget.AnyWidget):
             return {"t": "action", "ok": False, "message": f"{action} {path} failed: {exc}"}
         return {"t": "action", "ok": True, "message": f"{path}: {action} done"}
 
-    # -- saved notebooks --------------------------------------------------------------------
+    def saved(self) -> tuple[str, Any, dict[str, Any]]:
+        snap = self.snapshot()
+        return repr(snap), snap, {"kind": "tree", "nodes": tree_nodes(snap, self.namespace)}
+
+
+#: Events a timeline sends when a page opens (per namespace), and keeps in the page at most.
+TIMELINE_HISTORY = 5_000
+TIMELINE_RING = 100_000
+_ERROR_WORDS = ("crash", "fail", "error")
+_WARNING_WORDS = ("drop", "pressure", "detached", "degraded", "health", "circuit_breaker", "refused")
+
+
+def severity(event_type: str) -> str:
+    """error, warning or info, read from an event's type."""
+    lowered = event_type.lower()
+    if any(word in lowered for word in _ERROR_WORDS):
+        return "error"
+    return "warning" if any(word in lowered for word in _WARNING_WORDS) else "info"
+
+
+def event_row(event: Event) -> list[Any]:
+    """One event for the page: id, time, namespace, type, severity, correlation, parent, source, data."""
+    data = _jsonable(event.data)
+    text = data if isinstance(data, str) else json.dumps(data)
+    return [event.id, round(event.timestamp, 3), event.namespace, event.type, severity(event.type),
+            None if event.correlation_id is None else str(event.correlation_id), event.parent_id, event.source,
+            text[:300]]
+
+
+class TimelineView(LiveView):
+    """Every namespace's events as they are stored: filters by namespace, type, severity and
+    correlation id; click an event's correlation to follow its chain. The page keeps a ring of
+    the last 100,000 and draws only the rows in sight."""
+
+    kind = traitlets.Unicode("timeline").tag(sync=True)
+    ring = traitlets.Int(TIMELINE_RING, min=100).tag(sync=True)
+
+    def __init__(self, thread: RuntimeThread, interval: float = 0.1) -> None:
+        self._last: dict[str, int] = {}
+        super().__init__(thread, interval)
+
+    def _stores(self) -> list[tuple[str, Foundation]]:
+        rt = self._thread.runtime
+        assert rt is not None
+        return self._thread.run_sync(lambda: [(ns.name, ns.foundation) for ns in rt.namespaces()
+                                              if ns.foundation is not None and ns.foundation.accepting])
+
+    def batch(self, reset: bool = False) -> dict[str, Any] | None:
+        if reset:
+            self._last = {}
+        rows: list[list[Any]] = []
+        for name, found in self._stores():
+            after = self._last.get(name)
+            if after is None:
+                events = self._thread.run(lambda f=found: f.events.query(limit=TIMELINE_HISTORY, order="desc"))
+                events.reverse()
+            else:
+                events = self._thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=TIMELINE_RING))
+            if events:
+                self._last[name] = events[-1].id
+            elif after is None:
+                self._last[name] = -1
+            rows.extend(map(event_row, events))
+        if not rows and not reset:
+            return None
+        rows.sort(key=lambda row: row[1])
+        return {"t": "events", "reset": reset, "items": rows}
+
+    def saved(self) -> tuple[str, Any, dict[str, Any]]:
+        rows: list[list[Any]] = []
+        for _, found in self._stores():
+            rows.extend(map(event_row, self._thread.run(lambda f=found: f.events.query(limit=500, order="desc"))))
+        rows.sort(key=lambda row: row[1])
+        table = QueryResult("recent events", ("id", "time", "namespace", "type", "severity", "correlation"),
+                            [(r[0], time.strftime("%H:%M:%S", time.localtime(r[1])), *r[2:6]) for r in rows[-50:]])
+        return "<event timeline>", table, {"kind": "timeline", "events": rows}
+
+
+class TelemetryView(LiveView):
+    """Every metric of every namespace as a live chart of its last ~1,000 points (counters, sums,
+    gauges; distributions with p50/p90/p99); the history is replayed when a page opens."""
+
+    kind = traitlets.Unicode("telemetry").tag(sync=True)
+
+    def __init__(self, thread: RuntimeThread, interval: float = 0.1) -> None:
+        self._since: dict[str, float] = {}
+        super().__init__(thread, interval)
+
+    def _read(self, since: dict[str, float] | None) -> dict[str, dict[str, Any]]:
+        rt = self._thread.runtime
+        assert rt is not None
+
+        def read() -> dict[str, dict[str, Any]]:
+            found: dict[str, dict[str, Any]] = {}
+            for ns in rt.namespaces():
+                if ns.foundation is None:
+                    continue
+                for name, metric in ns.foundation.telemetry.metrics.items():
+                    key = f"{ns.name}: {name}"
+                    after = None if since is None else since.get(key)
+                    points = [[round(t, 3), v] for t, v in metric.points if after is None or t > after]
+                    summary = metric.summary()
+                    found[key] = {"kind": metric.kind, "points": points,
+                                  "summary": [summary.value, summary.observed, summary.p50, summary.p90, summary.p99]}
+            return found
+
+        return self._thread.run_sync(read)
+
+    def batch(self, reset: bool = False) -> dict[str, Any] | None:
+        metrics = self._read(None if reset else self._since)
+        for key, metric in metrics.items():
+            if metric["points"]:
+                self._since[key] = metric["points"][-1][0]
+        fresh = {key: metric for key, metric in metrics.items() if metric["points"] or key not in self._since}
+        if not fresh and not reset:
+            return None
+        return {"t": "metrics", "reset": reset, "metrics": fresh}
+
+    def saved(self) -> tuple[str, Any, dict[str, Any]]:
+        metrics = self._read(None)
+        table = QueryResult("telemetry", ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
+                            [(key, m["kind"], *m["summary"]) for key, m in sorted(metrics.items())])
+        return "<telemetry>", table, {"kind": "telemetry", "metrics": metrics}
+
+
+REFRESH = (("10 Hz", 0.1), ("1 s", 1.0), ("5 s", 5.0))
+
+
+class Dashboard(ipywidgets.VBox):
+    """The tree, the timeline and telemetry in tabs, with a pause control and a refresh selector.
+    Only the tab in sight updates: hidden views report themselves invisible."""
+
+    def __init__(self, thread: RuntimeThread, namespace: str | None = None) -> None:
+        self.tree = TreeView(thread, namespace)
+        self.timeline = TimelineView(thread)
+        self.telemetry = TelemetryView(thread)
+        self.views: tuple[LiveView, ...] = (self.tree, self.timeline, self.telemetry)
+        self.pause = ipywidgets.ToggleButton(value=False, description="pause", icon="pause")
+        self.refresh = ipywidgets.Dropdown(options=REFRESH, value=0.1, description="refresh")
+        self.tabs = ipywidgets.Tab(children=list(self.views), titles=["supervision", "events", "telemetry"])
+        self.pause.observe(self._paused, "value")
+        self.refresh.observe(self._interval, "value")
+        super().__init__([ipywidgets.HBox([self.pause, self.refresh]), self.tabs])
+
+    def _paused(self, change: dict[str, Any]) -> None:
+        for view in self.views:
+            view.paused = bool(change["new"])
+
+    def _interval(self, change: dict[str, Any]) -> None:
+        for view in self.views:
+            view.interval = float(change["new"])
+
+    def close(self) -> None:
+        for view in self.views:
+            view.close()
+        super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)
         data: dict[str, Any] = bundle[0] if isinstance(bundle, tuple) else bundle  # type: ignore[assignment]
-        snap = self.snapshot()
-        data["text/plain"] = repr(snap)
-        data["text/html"] = render_html(snap)
-        data[SNAPSHOT_MIME] = {"kind": "tree", "nodes": tree_nodes(snap, self.namespace)}
+        saved = [view.saved() for view in self.views]
+        data["text/plain"] = "<scope_ext dashboard>"
+        data["text/html"] = "".join(render_html(renderable) for _, renderable, _ in saved)
+        data[SNAPSHOT_MIME] = {"kind": "dashboard", "views": [snapshot for _, _, snapshot in saved]}
         return bundle
 
 

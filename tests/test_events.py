@@ -223,15 +223,17 @@ def test_queries_match_brute_force(items, data):
             offset = data.draw(st.integers(0, 5))
             order = data.draw(st.sampled_from(["asc", "desc"]))
             where = data.draw(st.sampled_from([None, lambda d: d % 2 == 0]))
+            after = data.draw(st.one_of(st.none(), st.integers(-1, len(stored))))
             expected = [e for e in stored
                         if (types is None or e.type in types) and (corr is None or e.correlation_id == corr)
-                        and (since is None or e.timestamp >= since) and (where is None or where(e.data))]
+                        and (since is None or e.timestamp >= since) and (where is None or where(e.data))
+                        and (after is None or e.id > after)]
             if order == "desc":
                 expected.reverse()
             expected = expected[offset:None if limit is None else offset + limit]
             got = await f.events.query(types=types if types is not None else ["a", "b", "c"] if corr is None else None,
                                        correlation_id=corr, since=since, limit=limit, offset=offset,
-                                       order=order, where=where)
+                                       order=order, where=where, after_id=after)
             assert got == expected
 
     with_foundation(main)

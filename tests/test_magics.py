@@ -67,7 +67,7 @@ def test_help_lists_every_command_and_each_command_has_usage(shell, capsys):
     scope(shell, "help")
     listed = capsys.readouterr().out
     for command in ("start", "stop", "status", "ns", "tree", "events", "telemetry", "config", "parse", "query",
-                    "sql", "grep", "restart", "terminate"):
+                    "sql", "grep", "restart", "terminate", "dashboard"):
         assert f"%scope {command}" in listed
     scope(shell, "help events")
     assert "--correlation" in capsys.readouterr().out
@@ -169,6 +169,13 @@ def test_terminate_and_restart_a_service(shell, capsys):
     scope(shell, "restart telemetry --ns ops")
     assert status() == "running"
     scope(shell, "ns drop ops")
+
+
+def test_dashboard_outside_a_kernel_is_a_rich_overview(shell):
+    overview = scope(shell, "dashboard")
+    assert repr(overview) == "<scope_ext overview: production>"
+    html = overview._repr_mimebundle_()["text/html"]
+    assert "events in production" in html and "telemetry in production" in html
 
 
 def test_stop_and_start(shell):

@@ -25,8 +25,8 @@ def thread():
     runtime.stop()
 
 
-def view_with_outbox(thread, **options) -> tuple[TreeView, list[dict]]:
-    view = TreeView(thread, **options)
+def view_with_outbox(thread, kind=TreeView, **options) -> tuple[TreeView, list[dict]]:
+    view = kind(thread, **options)
     sent: list[dict] = []
     view.send = lambda message, buffers=None: sent.append(message)  # the comm, minus the wire
     return view, sent
@@ -143,3 +143,77 @@ def test_display_carries_a_static_snapshot_for_saved_notebooks(thread):
     assert "flaky" in data["text/html"] and data["text/plain"] == "<RuntimeSnapshot running: production>"
     assert data[SNAPSHOT_MIME]["kind"] == "tree" and "production/app/flaky" in data[SNAPSHOT_MIME]["nodes"]
     view.close()
+
+
+def test_timeline_replays_history_then_appends_only_new_events(thread):
+    from scope_ext._widgets import TimelineView, severity
+
+    found = thread.runtime.production.foundation
+
+    def store(kind: str, count: int, correlation=None) -> None:
+        def go():
+            for i in range(count):
+                found.events.store_nowait(kind, {"i": i}, correlation_id=correlation)
+        thread.run_sync(go)
+
+    store("job.step", 3, "req-1")
+    view, sent = view_with_outbox(thread, TimelineView, interval=60)
+    first = view.batch(reset=True)
+    assert first["reset"] and [row[3] for row in first["items"]][-3:] == ["job.step"] * 3
+    assert first["items"][-1][5] == "req-1" and first["items"][-1][2] == "production"
+    assert view.batch() is None
+    store("job.failed", 2)
+    deadline = time.monotonic() + 5
+    appended = None
+    while appended is None and time.monotonic() < deadline:
+        appended = view.batch()
+    assert not appended["reset"] and [row[3] for row in appended["items"]] == ["job.failed"] * 2
+    assert [row[4] for row in appended["items"]] == ["error", "error"]
+    assert (severity("scope.events.dropped"), severity("job.step")) == ("warning", "info")
+    store("bulk.tick", 20_000)
+    total = 0
+    while total < 20_000 and time.monotonic() < deadline + 10:
+        batch = view.batch()
+        total += len(batch["items"]) if batch else 0
+    assert total == 20_000  # nothing lost, nothing repeated
+    text, _, snapshot = view.saved()
+    assert text == "<event timeline>" and snapshot["kind"] == "timeline" and len(snapshot["events"]) == 500
+    view.close()
+
+
+def test_telemetry_replays_history_then_sends_only_new_points(thread):
+    from scope_ext._widgets import TelemetryView
+
+    found = thread.runtime.production.foundation
+    thread.run_sync(lambda: found.telemetry.distribution("job.done", "ms"))
+    for ms in (5.0, 7.0, 9.0):
+        thread.run_sync(lambda ms=ms: found.telemetry.execute("job.done", {"ms": ms}))
+    view, _ = view_with_outbox(thread, TelemetryView, interval=60)
+    first = view.batch(reset=True)
+    job = first["metrics"]["production: job.done.ms.distribution"]
+    assert [p[1] for p in job["points"]] == [5.0, 7.0, 9.0] and job["summary"][2] == 7.0  # p50
+    assert "production: scope.runtime.poll.processes.last_value" in first["metrics"]  # default gauges
+    thread.run_sync(lambda: found.telemetry.execute("job.done", {"ms": 11.0}))
+    deadline = time.monotonic() + 5
+    while True:
+        nxt = view.batch()
+        if nxt and "production: job.done.ms.distribution" in nxt["metrics"] or time.monotonic() > deadline:
+            break
+    assert [p[1] for p in nxt["metrics"]["production: job.done.ms.distribution"]["points"]] == [11.0]
+    view.close()
+
+
+def test_dashboard_pause_and_refresh_reach_every_view_and_it_saves_all_three(thread):
+    from scope_ext._widgets import Dashboard
+
+    board = Dashboard(thread)
+    board.pause.value = True
+    assert all(view.paused for view in board.views)
+    board.refresh.value = 5.0
+    assert all(view.interval == 5.0 for view in board.views)
+    assert [board.tabs.get_title(i) for i in range(3)] == ["supervision", "events", "telemetry"]
+    bundle = board._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert [v["kind"] for v in data[SNAPSHOT_MIME]["views"]] == ["tree", "timeline", "telemetry"]
+    assert data["text/plain"] == "<scope_ext dashboard>"
+    board.close()

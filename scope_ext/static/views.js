@@ -1,0 +1,322 @@
+// scope_ext's live views (one anywidget front-end module for all of them; no imports, nothing
+// fetched). A view's model says which it is (`kind`); every view says hello when it opens or
+// reconnects (the kernel answers with everything), reports whether it is in sight (hidden views
+// get no updates), and then applies the batches the kernel sends.
+
+function connect(model, el, onMessage) {
+  model.on("msg:custom", onMessage);
+  const observer = new IntersectionObserver((entries) => {
+    model.send({ t: "visible", value: entries.some((e) => e.isIntersecting) });
+  });
+  observer.observe(el);
+  model.send({ t: "hello" });
+  return () => { observer.disconnect(); model.off("msg:custom", onMessage); };
+}
+
+// Supervision tree.
+// The kernel sends {t: "tree", set: {path: node}, del: [path]} batches at most ~10 per second;
+// the view keeps the nodes, redraws, and remembers what is collapsed per model across redraws.
+const STATUS_COLOR = {
+  running: "#2e7d32", starting: "#00838f", restarting: "#f9a825", stopping: "#8e24aa",
+  stopped: "#9e9e9e", down: "#c62828", dropped: "#9e9e9e",
+};
+const collapsedByModel = new Map();
+
+function uptime(started) {
+  if (started == null) return "";
+  const s = Math.max(0, Date.now() / 1000 - started);
+  if (s < 60) return `${s.toFixed(0)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(Math.floor(s % 60)).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+function renderTree({ model, el }) {
+  const nodes = new Map();
+  const key = model.model_id || model.cid || "view";
+  if (!collapsedByModel.has(key)) collapsedByModel.set(key, new Set());
+  const collapsed = collapsedByModel.get(key);
+  let selected = null;
+  let details = null;
+
+  el.classList.add("scope-ext-tree");
+  const list = document.createElement("div");
+  list.className = "scope-ext-tree-list";
+  const panel = document.createElement("div");
+  panel.className = "scope-ext-tree-details";
+  el.append(list, panel);
+
+  function children(path) {
+    return [...nodes.values()].filter((n) => n.p === path).sort((a, b) => a.i - b.i);
+  }
+
+  function row(node, depth) {
+    const line = document.createElement("div");
+    line.className = "scope-ext-node" + (node.path === selected ? " selected" : "");
+    line.dataset.path = node.path;
+    line.dataset.status = node.status;
+    line.style.paddingLeft = `${depth * 16}px`;
+    const kids = children(node.path);
+    const toggle = document.createElement("span");
+    toggle.className = "scope-ext-toggle";
+    toggle.textContent = kids.length ? (collapsed.has(node.path) ? "▸" : "▾") : " ";
+    toggle.onclick = (e) => {
+      e.stopPropagation();
+      if (collapsed.has(node.path)) collapsed.delete(node.path); else collapsed.add(node.path);
+      draw();
+    };
+    const dot = document.createElement("span");
+    dot.className = "scope-ext-dot";
+    dot.style.background = STATUS_COLOR[node.status] || "#000";
+    const label = document.createElement("span");
+    label.className = "scope-ext-label";
+    let text = `${node.id} ${node.status}`;
+    if (node.strategy) text += `  ${node.strategy}  budget ${node.used}/${node.max} (${node.left} left)`;
+    else if (node.capacity) text += `  mailbox ${node.mailbox}/${node.capacity}`;
+    if (node.restarts) text += `  restarts ${node.restarts}`;
+    if (node.started != null) text += `  up ${uptime(node.started)}`;
+    label.textContent = text;
+    line.append(toggle, dot, label);
+    line.onclick = () => { selected = node.path; details = null; model.send({ t: "details", path: node.path }); draw(); };
+    list.append(line);
+    if (!collapsed.has(node.path)) for (const kid of kids) row(kid, depth + 1);
+  }
+
+  function action(name) {
+    if (!selected) return;
+    if (!window.confirm(`${name} ${selected}?`)) return;
+    model.send({ t: "action", action: name, path: selected });
+  }
+
+  function drawDetails() {
+    panel.replaceChildren();
+    if (!selected || !nodes.has(selected)) return;
+    const node = nodes.get(selected);
+    const title = document.createElement("div");
+    title.className = "scope-ext-details-title";
+    title.textContent = `${node.id} (${node.kind}, ${node.status})`;
+    panel.append(title);
+    if (node.kind !== "namespace") {
+      for (const name of ["restart", "terminate"]) {
+        const button = document.createElement("button");
+        button.textContent = name;
+        button.className = `scope-ext-${name}`;
+        button.onclick = () => action(name);
+        panel.append(button);
+      }
+    }
+    if (details) {
+      const pre = document.createElement("pre");
+      pre.textContent = details.traceback || details.error || "no exception";
+      const events = document.createElement("ul");
+      for (const ev of details.events) {
+        const item = document.createElement("li");
+        item.textContent = `#${ev.id} ${ev.type} ${JSON.stringify(ev.data)}`;
+        events.append(item);
+      }
+      panel.append(pre, events);
+    }
+  }
+
+  function draw() {
+    list.replaceChildren();
+    for (const root of children(null)) row(root, 0);
+    drawDetails();
+  }
+
+  function onMessage(msg) {
+    if (msg.t === "tree") {
+      if (msg.reset) nodes.clear();
+      for (const [path, node] of Object.entries(msg.set || {})) nodes.set(path, { ...node, path });
+      for (const path of msg.del || []) nodes.delete(path);
+      draw();
+    } else if (msg.t === "details" && msg.path === selected) {
+      details = msg;
+      drawDetails();
+    } else if (msg.t === "action") {
+      const note = document.createElement("div");
+      note.className = "scope-ext-note";
+      note.textContent = msg.message;
+      panel.append(note);
+    }
+  }
+
+  const clock = setInterval(draw, 1000);  // uptimes tick here, not over the wire
+  const disconnect = connect(model, el, onMessage);
+  return () => { clearInterval(clock); disconnect(); };
+}
+
+// Event timeline.
+// The kernel streams {t: "events", reset, items: [[id, time, ns, type, severity, correlation,
+// parent, source, data], ...]} in append-only batches; the page keeps a bounded ring and draws
+// only the rows in sight, so 100,000 events stay smooth.
+const ROW = 20;
+const SEVERITY_COLOR = { error: "#c62828", warning: "#ef6c00", info: "#546e7a" };
+
+function renderTimeline({ model, el }) {
+  let events = [];
+  let shown = [];
+  const filters = { ns: "", type: "", severity: "", correlation: "" };
+  el.classList.add("scope-ext-timeline");
+
+  const bar = document.createElement("div");
+  bar.className = "scope-ext-filters";
+  const nsSelect = document.createElement("select");
+  const typeInput = document.createElement("input");
+  typeInput.placeholder = "type contains";
+  const sevSelect = document.createElement("select");
+  for (const v of ["", "error", "warning", "info"]) sevSelect.append(new Option(v || "any severity", v));
+  const corrInput = document.createElement("input");
+  corrInput.placeholder = "correlation id";
+  const count = document.createElement("span");
+  count.className = "scope-ext-count";
+  bar.append(nsSelect, typeInput, sevSelect, corrInput, count);
+
+  const viewport = document.createElement("div");
+  viewport.className = "scope-ext-viewport";
+  const spacer = document.createElement("div");
+  const rows = document.createElement("div");
+  rows.className = "scope-ext-rows";
+  viewport.append(spacer, rows);
+  el.append(bar, viewport);
+
+  function refreshNamespaces() {
+    const names = [...new Set(events.map((e) => e[2]))].sort();
+    const current = nsSelect.value;
+    nsSelect.replaceChildren(new Option("all namespaces", ""), ...names.map((n) => new Option(n, n)));
+    nsSelect.value = names.includes(current) ? current : "";
+  }
+
+  function matches(e) {
+    return (!filters.ns || e[2] === filters.ns) && (!filters.type || e[3].includes(filters.type)) &&
+      (!filters.severity || e[4] === filters.severity) && (!filters.correlation || e[5] === filters.correlation);
+  }
+
+  function refilter() {
+    shown = events.filter(matches);
+    count.textContent = `${shown.length} of ${events.length} events`;
+    spacer.style.height = `${shown.length * ROW}px`;
+    draw();
+  }
+
+  function draw() {
+    const first = Math.max(0, Math.floor(viewport.scrollTop / ROW) - 5);
+    const last = Math.min(shown.length, first + Math.ceil((viewport.clientHeight || 400) / ROW) + 10);
+    rows.style.transform = `translateY(${first * ROW}px)`;
+    rows.replaceChildren(...shown.slice(first, last).map((e) => {
+      const line = document.createElement("div");
+      line.className = "scope-ext-event";
+      line.dataset.id = e[0];
+      line.style.height = `${ROW}px`;
+      const time = new Date(e[1] * 1000).toLocaleTimeString();
+      const sev = document.createElement("span");
+      sev.className = "scope-ext-severity";
+      sev.style.color = SEVERITY_COLOR[e[4]] || "#000";
+      sev.textContent = e[4];
+      const text = document.createElement("span");
+      text.textContent = ` #${e[0]} ${time} ${e[2]} ${e[3]} ${e[8]}`;
+      line.append(sev, text);
+      if (e[5] != null) {
+        const corr = document.createElement("a");
+        corr.className = "scope-ext-correlation";
+        corr.textContent = ` [${e[5]}]`;
+        corr.onclick = () => { corrInput.value = filters.correlation = e[5]; refilter(); };  // follow the chain
+        line.append(corr);
+      }
+      return line;
+    }));
+  }
+
+  const follow = () => viewport.scrollTop + viewport.clientHeight >= viewport.scrollHeight - ROW * 2;
+  function onMessage(msg) {
+    if (msg.t !== "events") return;
+    const atEnd = follow();
+    if (msg.reset) events = [];
+    events.push(...msg.items);
+    const limit = model.get("ring");
+    if (events.length > limit) events = events.slice(events.length - limit);
+    if (msg.reset || msg.items.some((e) => !nsSelect.querySelector(`option[value="${CSS.escape(e[2])}"]`))) refreshNamespaces();
+    refilter();
+    if (atEnd) viewport.scrollTop = viewport.scrollHeight;
+  }
+
+  nsSelect.onchange = () => { filters.ns = nsSelect.value; refilter(); };
+  typeInput.oninput = () => { filters.type = typeInput.value; refilter(); };
+  sevSelect.onchange = () => { filters.severity = sevSelect.value; refilter(); };
+  corrInput.oninput = () => { filters.correlation = corrInput.value; refilter(); };
+  viewport.onscroll = draw;
+  return connect(model, el, onMessage);
+}
+
+// Telemetry.
+// The kernel replays each metric's history on hello, then sends only new points:
+// {t: "metrics", reset, metrics: {name: {kind, points: [[time, value]], summary: [value, count, p50, p90, p99]}}}.
+const POINTS = 1000;
+const W = 260;
+const H = 60;
+
+function renderTelemetry({ model, el }) {
+  const metrics = new Map();
+  el.classList.add("scope-ext-telemetry");
+  const grid = document.createElement("div");
+  grid.className = "scope-ext-charts";
+  const empty = document.createElement("div");
+  empty.className = "scope-ext-empty";
+  empty.textContent = "no metrics yet: telemetry.counter(), .sum(), .last_value() or .distribution() add some";
+  el.append(empty, grid);
+
+  function fmt(v) {
+    return v == null ? "–" : Math.abs(v) >= 1000 || Number.isInteger(v) ? String(Math.round(v)) : v.toPrecision(3);
+  }
+
+  function chart(name, m) {
+    const box = document.createElement("div");
+    box.className = "scope-ext-chart";
+    box.dataset.metric = name;
+    const title = document.createElement("div");
+    title.className = "scope-ext-chart-title";
+    const [value, count, p50, p90, p99] = m.summary;
+    title.textContent = m.kind === "distribution"
+      ? `${name}  p50 ${fmt(p50)}  p90 ${fmt(p90)}  p99 ${fmt(p99)}  (${count})`
+      : `${name}  ${fmt(value)}  (${m.kind}, ${count})`;
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("width", W);
+    svg.setAttribute("height", H);
+    const pts = m.points;
+    if (pts.length > 1) {
+      const t0 = pts[0][0], t1 = pts[pts.length - 1][0] || t0 + 1;
+      const values = pts.map((p) => p[1]);
+      const lo = Math.min(...values), hi = Math.max(...values);
+      const x = (t) => ((t - t0) / Math.max(t1 - t0, 1e-9)) * (W - 4) + 2;
+      const y = (v) => H - 2 - ((v - lo) / Math.max(hi - lo, 1e-9)) * (H - 4);
+      const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+      line.setAttribute("points", pts.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" "));
+      line.setAttribute("fill", "none");
+      line.setAttribute("stroke", m.kind === "distribution" ? "#6a1b9a" : "#1565c0");
+      svg.append(line);
+    }
+    box.append(title, svg);
+    return box;
+  }
+
+  function draw() {
+    empty.style.display = metrics.size ? "none" : "";
+    grid.replaceChildren(...[...metrics.keys()].sort().map((name) => chart(name, metrics.get(name))));
+  }
+
+  function onMessage(msg) {
+    if (msg.t !== "metrics") return;
+    if (msg.reset) metrics.clear();
+    for (const [name, m] of Object.entries(msg.metrics)) {
+      const known = metrics.get(name);
+      const points = (known && !msg.reset ? known.points.concat(m.points) : m.points).slice(-POINTS);
+      metrics.set(name, { kind: m.kind, summary: m.summary, points });
+    }
+    draw();
+  }
+
+  return connect(model, el, onMessage);
+}
+
+const VIEWS = { tree: renderTree, timeline: renderTimeline, telemetry: renderTelemetry };
+
+export default { render: ({ model, el }) => VIEWS[model.get("kind")]({ model, el }) };
