@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 from typing import Any
 
 from ._magics import ScopeMagics
@@ -13,8 +14,13 @@ _thread: RuntimeThread | None = None
 
 
 def load_ipython_extension(ip: Any) -> None:
-    """``%load_ext scope_ext``: start the runtime thread and register ``%scope``."""
+    """``%load_ext scope_ext``: start the runtime thread and register ``%scope``.
+
+    Crash tracebacks no longer go to the cell's stderr through logging's last resort (the tree
+    and the events show every crash); a logging configuration of your own still gets them."""
     global _thread
+    if not any(isinstance(h, logging.NullHandler) for h in logging.getLogger("scope_ext").handlers):
+        logging.getLogger("scope_ext").addHandler(logging.NullHandler())
     if _thread is None:
         _thread = RuntimeThread()
         atexit.register(_thread.stop)

@@ -94,7 +94,9 @@ def test_a_raising_handler_is_detached_and_reported_as_an_event():
 def test_telemetry_service_polls_runtime_gauges():
     async def main(rt):
         f = await sx.start_foundation(rt.production, overrides={"telemetry.poll_interval": 0.02})
-        gauge = f.telemetry.last_value("scope.runtime.poll", "processes")
+        gauge = f.telemetry.metrics["scope.runtime.poll.processes.last_value"]  # a default gauge, as are these:
+        assert {"scope.runtime.poll.mailbox_backlog.last_value", "scope.runtime.poll.crashes.last_value"} <= set(
+            f.telemetry.metrics)
         await trio.sleep(0.1)
         assert gauge.value == len(rt.production.processes()) and len(gauge.points) >= 3
         service = rt.production.whereis("telemetry")

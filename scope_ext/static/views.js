@@ -108,7 +108,7 @@ function renderTree({ model, el }) {
       const pre = document.createElement("pre");
       pre.textContent = details.traceback || details.error || "no exception";
       const events = document.createElement("ul");
-      for (const ev of details.events) {
+      for (const ev of details.events.slice(0, 8)) {
         const item = document.createElement("li");
         item.textContent = `#${ev.id} ${ev.type} ${JSON.stringify(ev.data)}`;
         events.append(item);

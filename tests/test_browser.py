@@ -1,0 +1,149 @@
+"""In a real JupyterLab, in Debian's headless Chromium (driven by Playwright; no browser is
+downloaded): run an example notebook, see the live tree with its nodes, see it update while a
+cell blocks in ``time.sleep(3)``, and open the dashboard. Screenshots go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+
+CHAOS = """\
+class Flaky(sx.Service):
+    def init(self):
+        self.send_after(0.2, "crash")
+
+    def handle_info(self, message):
+        raise RuntimeError("crash")  # restarts about 5 times a second
+
+rt.run(lambda: rt.runtime.production.start(sx.Supervisor, [sx.ChildSpec("flaky", Flaky)], "one_for_one",
+                                           1000, 1.0, id="chaos"))"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """``python -m scope_ext lab`` on a folder with a copy of the first example plus four cells."""
+    assert os.path.exists(CHROMIUM), "Debian's chromium is needed: bash .ci/install installs it"
+    folder = tmp_path_factory.mktemp("lab")
+    book = nbformat.read(EXAMPLES / "01_supervision.ipynb", 4)
+    book.cells += [nbformat.v4.new_code_cell(CHAOS), nbformat.v4.new_code_cell("%scope tree"),
+                   nbformat.v4.new_code_cell("time.sleep(3)"), nbformat.v4.new_code_cell("%scope dashboard")]
+    nbformat.write(book, folder / "live.ipynb")
+    settings = folder / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news pop-up
+    port, token = free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", "scope_ext", "lab", str(folder), "--no-browser", f"--port={port}",  # the main job
+               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    environ = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(folder / "settings")}
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as reply:
+                json.load(reply)
+                break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("JupyterLab did not start") from None
+            time.sleep(0.3)
+    yield base, token
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def restarts(text: str) -> int:
+    found = re.search(r"restarts (\d+)", text)
+    return int(found[1]) if found else 0
+
+
+def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/lab/tree/live.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            select = page.locator(".jp-Dialog button", has_text="Select")
+            try:  # a fresh server may ask which kernel to start
+                select.wait_for(timeout=5_000)
+                select.click()
+            except PlaywrightTimeout:
+                pass
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            cells = page.locator(".jp-CodeCell")
+            count = cells.count()
+            tree_cell, sleep_cell = cells.nth(count - 3), cells.nth(count - 2)  # ..., %scope tree, sleep, dashboard
+            sleep_cell.locator(".jp-InputPrompt").click()  # select the sleeping cell
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Above Selected Cell", exact=True).click()
+            tree = tree_cell
+            flaky = tree.locator(".scope-ext-node[data-path='production/chaos/flaky']")
+            flaky.wait_for(timeout=60_000)
+            assert "running" in tree.locator(".scope-ext-node[data-path='production/app/counter']").inner_text()
+
+            sleep_cell.locator(".jp-InputPrompt").click()
+            page.keyboard.press("Shift+Enter")  # time.sleep(3); the dashboard cell is next
+            page.keyboard.press("Shift+Enter")
+            sleeping = sleep_cell.locator(".jp-InputPrompt")
+            page.wait_for_function("el => el.textContent.includes('*')", arg=sleeping.element_handle(), timeout=10_000)
+            tree.scroll_into_view_if_needed()
+            time.sleep(0.5)
+            first = restarts(flaky.inner_text())
+            time.sleep(1.5)
+            second = restarts(flaky.inner_text())
+            assert "*" in sleeping.inner_text()  # the time.sleep(3) cell is still running
+            assert second > first, (first, second)
+            page.screenshot(path=str(ARTIFACTS / "tree-while-cell-blocks.png"))
+
+            flaky.click()  # details: the last exception, and the restart / terminate buttons
+            page.wait_for_selector(".scope-ext-tree-details pre", timeout=10_000)
+            assert "RuntimeError" in page.locator(".scope-ext-tree-details pre").first.inner_text()
+
+            tabs = page.locator(".jupyter-widgets.widget-tab").last
+            tabs.wait_for(timeout=60_000)
+            tabs.scroll_into_view_if_needed()
+            tabs.get_by_text("events", exact=True).click()
+            page.wait_for_selector(".scope-ext-event", timeout=30_000)
+            assert page.locator(".scope-ext-event", has_text="scope.process.crashed").count() > 0
+            tabs.get_by_text("telemetry", exact=True).click()
+            page.wait_for_selector(".scope-ext-chart", timeout=30_000)
+            tabs.get_by_text("supervision", exact=True).click()
+            tabs.locator(".scope-ext-node[data-path='production/chaos/flaky']").click()
+            tabs.locator(".scope-ext-tree-details pre").wait_for(timeout=10_000)
+            time.sleep(0.5)
+            tabs.screenshot(path=str(ARTIFACTS / "dashboard.png"))  # the README's picture
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "last-page.png"))
+            browser.close()
