@@ -43,6 +43,12 @@ def in_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel, where live widgets have a front end to talk to."""
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 class Displayable:
     """Mixin: HTML and a stable text/plain in Jupyter, colour text in a terminal."""
 

@@ -21,7 +21,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ._code_layer import IndexRun, start_code_layer
 from ._code_query import QueryResult
-from ._display import Displayable, in_terminal
+from ._display import Displayable, in_kernel
 from ._exceptions import ScopeError
 from ._foundation import Foundation, cleanup, start_isolated_services
 from ._namespace import Namespace
@@ -83,6 +83,16 @@ class ParseHandle(Displayable):
         self._thread = thread
         self.run = run
         self.namespace = namespace
+        self._view: Any = None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        if not in_kernel():
+            return super()._repr_mimebundle_(include, exclude)
+        if self._view is None:  # in Jupyter: a live progress bar
+            from ._widgets import ProgressView
+
+            self._view = ProgressView(self._thread, self.progress, repr(self))
+        return self._view._repr_mimebundle_()
 
     @property
     def status(self) -> str:
@@ -327,7 +337,7 @@ class ScopeMagics(Magics):
         snap = self.thread.run_sync(rt.snapshot)
         if args.namespace is not None and args.namespace not in {ns.name for ns in snap.namespaces}:
             raise UsageError(f"%scope tree: no namespace {args.namespace!r}")
-        if not args.static and not in_terminal() and self.shell is not None and hasattr(self.shell, "kernel"):
+        if not args.static and in_kernel():
             from ._widgets import TreeView
 
             return TreeView(self.thread, args.namespace)
@@ -436,7 +446,7 @@ class ScopeMagics(Magics):
 
     def _dashboard(self, args: argparse.Namespace) -> Any:
         tree = self._tree(argparse.Namespace(namespace=args.namespace, static=True))
-        if not in_terminal() and self.shell is not None and hasattr(self.shell, "kernel"):
+        if in_kernel():
             from ._widgets import Dashboard
 
             return Dashboard(self.thread, args.namespace)

@@ -16,6 +16,7 @@ import json
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -361,29 +362,60 @@ class TelemetryView(LiveView):
                 for name, metric in ns.foundation.telemetry.metrics.items():
                     key = f"{ns.name}: {name}"
                     after = None if since is None else since.get(key)
-                    points = [[round(t, 3), v] for t, v in metric.points if after is None or t > after]
+                    fresh = [(t, v) for t, v in metric.points if after is None or t > after]
                     summary = metric.summary()
-                    found[key] = {"kind": metric.kind, "points": points,
-                                  "summary": [summary.value, summary.observed, summary.p50, summary.p90, summary.p99]}
+                    found[key] = {"kind": metric.kind, "points": [[round(t, 3), v] for t, v in fresh],
+                                  "summary": [summary.value, summary.observed, summary.p50, summary.p90, summary.p99],
+                                  "last": fresh[-1][0] if fresh else after}
             return found
 
         return self._thread.run_sync(read)
 
     def batch(self, reset: bool = False) -> dict[str, Any] | None:
         metrics = self._read(None if reset else self._since)
+        known = set(self._since)
         for key, metric in metrics.items():
-            if metric["points"]:
-                self._since[key] = metric["points"][-1][0]
-        fresh = {key: metric for key, metric in metrics.items() if metric["points"] or key not in self._since}
+            last = metric.pop("last")
+            if last is not None:
+                self._since[key] = last  # the exact time: the wire's rounded one could resend a point
+        fresh = metrics if reset else {key: m for key, m in metrics.items() if m["points"] or key not in known}
         if not fresh and not reset:
             return None
         return {"t": "metrics", "reset": reset, "metrics": fresh}
 
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
         metrics = self._read(None)
+        for metric in metrics.values():
+            del metric["last"]
         table = QueryResult("telemetry", ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
                             [(key, m["kind"], *m["summary"]) for key, m in sorted(metrics.items())])
         return "<telemetry>", table, {"kind": "telemetry", "metrics": metrics}
+
+
+class ProgressView(LiveView):
+    """An index run's progress, live: files done of total, rate, ETA, errors, then its outcome."""
+
+    kind = traitlets.Unicode("progress").tag(sync=True)
+
+    def __init__(self, thread: RuntimeThread, read: Callable[[], dict[str, Any]], title: str,
+                 interval: float = 0.2) -> None:
+        self._read = read
+        self._title = title
+        self._last: dict[str, Any] | None = None
+        super().__init__(thread, interval)
+
+    def batch(self, reset: bool = False) -> dict[str, Any] | None:
+        progress = {**self._read(), "title": self._title}
+        if progress == self._last and not reset:
+            return None
+        self._last = progress
+        return {"t": "progress", **progress}
+
+    def saved(self) -> tuple[str, Any, dict[str, Any]]:
+        progress = self._read()
+        line = (f"{self._title}: {progress['status']}, {progress['files_done']}/{progress['files_total']} files, "
+                f"{progress['errors']} errors")
+        return self._title, line, {"kind": "progress", **progress}
 
 
 REFRESH = (("10 Hz", 0.1), ("1 s", 1.0), ("5 s", 5.0))

@@ -187,3 +187,18 @@ def test_live_tree_view_streams_batches_while_a_cell_blocks(kernel):
     assert 10 <= len(batches) <= 24  # about 10 a second for 2 s, though ~200 restarts happened
     assert all("production/app/flaky" in b["set"] for b in batches)
     assert all(len(b["set"]) <= 3 for b in batches)  # only what changed: the child and its supervisor
+
+
+def test_parse_shows_a_live_progress_view_in_a_kernel(kernel, tmp_path: Path):
+    (tmp_path / "mod.py").write_text("def f():\n    return 1\n")
+    kernel.ok("%load_ext scope_ext")
+    msg_id = kernel.kc.execute(f"run = %scope parse {tmp_path}\nrun")
+    while True:
+        msg = kernel.kc.get_iopub_msg(timeout=30)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_result":
+            data = msg["content"]["data"]
+            break
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["application/vnd.scope-ext.snapshot+json"]["kind"] == "progress"
+    assert data["text/plain"].startswith("<index run 1 of ")
+    assert kernel.ok("print(run.wait(timeout=60).status)")["stdout"].strip() == "done"

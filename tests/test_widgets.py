@@ -217,3 +217,28 @@ def test_dashboard_pause_and_refresh_reach_every_view_and_it_saves_all_three(thr
     assert [v["kind"] for v in data[SNAPSHOT_MIME]["views"]] == ["tree", "timeline", "telemetry"]
     assert data["text/plain"] == "<scope_ext dashboard>"
     board.close()
+
+
+def test_progress_view_follows_an_index_run_to_its_end(thread, tmp_path):
+    from scope_ext._code_layer import start_code_layer
+    from scope_ext._magics import ParseHandle
+    from scope_ext._widgets import ProgressView
+
+    for i in range(40):
+        (tmp_path / f"m{i}.py").write_text(f"def f{i}(x):\n    return x if x else {i}\n")
+
+    async def begin():
+        layer = await start_code_layer(thread.runtime.production, tmp_path)
+        return await layer.index()
+
+    handle = ParseHandle(thread, thread.run(begin), "production")
+    view, sent = view_with_outbox(thread, ProgressView, read=handle.progress, title=repr(handle), interval=60)
+    view._on_message(view, {"t": "hello"}, None)
+    assert sent[0]["t"] == "progress" and sent[0]["files_total"] in (0, 40)
+    handle.wait(timeout=60)
+    final = view.batch()
+    assert final["status"] == "done" and final["files_done"] == 40 and final["title"].startswith("<index run 1")
+    assert view.batch() is None  # nothing changes after the end: nothing more is sent
+    text, line, snapshot = view.saved()
+    assert snapshot["kind"] == "progress" and "40/40 files" in line
+    view.close()

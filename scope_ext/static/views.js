@@ -317,6 +317,32 @@ function renderTelemetry({ model, el }) {
   return connect(model, el, onMessage);
 }
 
-const VIEWS = { tree: renderTree, timeline: renderTimeline, telemetry: renderTelemetry };
+// An index run's progress.
+function renderProgress({ model, el }) {
+  el.classList.add("scope-ext-progress");
+  const title = document.createElement("div");
+  const track = document.createElement("div");
+  track.className = "scope-ext-progress-track";
+  const bar = document.createElement("div");
+  bar.className = "scope-ext-progress-bar";
+  track.append(bar);
+  const line = document.createElement("div");
+  line.className = "scope-ext-progress-line";
+  el.append(title, track, line);
+
+  function onMessage(msg) {
+    if (msg.t !== "progress") return;
+    title.textContent = msg.title;
+    const share = msg.files_total ? msg.files_done / msg.files_total : msg.status === "running" ? 0 : 1;
+    bar.style.width = `${(share * 100).toFixed(1)}%`;
+    bar.dataset.status = msg.status;
+    const eta = msg.eta != null && msg.status === "running" ? `, ETA ${msg.eta.toFixed(1)} s` : "";
+    line.textContent = `${msg.status}: ${msg.files_done}/${msg.files_total} files (${msg.files_skipped} unchanged), ` +
+      `${msg.errors} errors, ${Math.round(msg.rate)} files/s${eta}`;
+  }
+  return connect(model, el, onMessage);
+}
+
+const VIEWS = { tree: renderTree, timeline: renderTimeline, telemetry: renderTelemetry, progress: renderProgress };
 
 export default { render: ({ model, el }) => VIEWS[model.get("kind")]({ model, el }) };
