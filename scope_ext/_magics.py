@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Generator, Hashable
 from typing import Any, NamedTuple
 
 from IPython.core.error import UsageError
@@ -118,6 +118,17 @@ class ParseHandle(Displayable):
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"index run {self.run.id} still running after {timeout} s")
             time.sleep(0.05)
+        return self
+
+    def __await__(self) -> Generator[Any, None, ParseHandle]:
+        """``await run`` in a cell (IPython's autoawait): wait without blocking the kernel's loop."""
+        return self._finished().__await__()
+
+    async def _finished(self) -> ParseHandle:
+        import asyncio
+
+        while not self.done:
+            await asyncio.sleep(0.05)
         return self
 
     def cancel(self) -> None:

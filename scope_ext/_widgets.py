@@ -13,6 +13,7 @@ terminate) may arrive on the main or a subshell thread; they too go through the 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import weakref
@@ -32,6 +33,7 @@ from ._snapshot import NodeSnapshot, RuntimeSnapshot
 from ._supervisor import restart_service, supervised, terminate_child
 from ._thread import RuntimeThread
 
+log = logging.getLogger("scope_ext.widgets")
 STATIC = Path(__file__).with_name("static")
 SNAPSHOT_MIME = "application/vnd.scope-ext.snapshot+json"
 
@@ -79,6 +81,7 @@ class Publisher:
         self.thread = thread
         self.views: weakref.WeakSet[LiveView] = weakref.WeakSet()
         self._wake = threading.Event()
+        self._guard = threading.Lock()
         self._worker: threading.Thread | None = None
 
     @classmethod
@@ -90,14 +93,19 @@ class Publisher:
         return found
 
     def add(self, view: LiveView) -> None:
-        self.views.add(view)
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._loop, name="scope_ext-widgets", daemon=True)
-            self._worker.start()
+        with self._guard:
+            self.views.add(view)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._loop, name="scope_ext-widgets", daemon=True)
+                self._worker.start()
         self._wake.set()
 
     def _loop(self) -> None:
-        while self.views:
+        while True:
+            with self._guard:
+                if not self.views:  # the last view closed; the next one starts a new thread
+                    self._worker = None
+                    return
             now = time.monotonic()
             wait = 0.5
             for view in list(self.views):
@@ -107,8 +115,8 @@ class Publisher:
                 if view.due <= now and not view.paused and view.visible and self.thread.running:
                     try:
                         view.publish()
-                    except Exception:  # a stopped runtime, a closed comm: the next tick tries again
-                        pass
+                    except Exception:  # a stopping runtime, a closed comm: the next tick tries again
+                        log.debug("publishing to %r failed", view, exc_info=True)
                     view.due = now + view.interval
                 wait = min(wait, max(0.0, view.due - now))
             self._wake.wait(max(wait, 0.01))

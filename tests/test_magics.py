@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 import time
 from pathlib import Path
@@ -137,6 +138,12 @@ def test_parse_returns_a_handle_then_query_sql_and_grep(shell, tmp_path: Path):
     assert isinstance(handle, ParseHandle)
     assert handle.wait(timeout=60).status == "done"
     assert handle.progress()["files_done"] == 2
+    again = scope(shell, f"parse {tmp_path} --ns code")  # nothing changed: every file is skipped
+
+    async def awaited():
+        return await again
+
+    assert asyncio.run(awaited()).progress()["files_skipped"] == 2
     callers = scope(shell, "query callers of json.dumps --ns code")
     assert [r["caller"] for r in callers] == ["pkg.mod.save"]
     multi = scope(shell, "query --ns code", "functions\nwhere complexity >= 1\norder by name")
