@@ -136,7 +136,7 @@ class LiveView(anywidget.AnyWidget):
         super().__init__(interval=interval, **traits)
         self._thread = thread
         self._lock = threading.Lock()
-        self.visible = False  # until a page shows the view: nothing is sent for an undisplayed one
+        self.visible = False  # until displayed: nothing is sent for a view no page shows
         self.closed = False
         self.due = 0.0
         self.messages_sent = 0
@@ -166,8 +166,9 @@ class LiveView(anywidget.AnyWidget):
 
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         kind = content.get("t")
-        if kind == "hello":
-            self.publish(reset=True)
+        if kind == "hello":  # a view rendered; a page with nothing yet gets everything
+            if content.get("fresh", True):
+                self.publish(reset=True)
             self.visible = True
         elif kind == "visible":
             self.visible = bool(content.get("value"))
@@ -183,6 +184,7 @@ class LiveView(anywidget.AnyWidget):
         raise NotImplementedError
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self.visible = True  # displayed: start now, not when the page's hello gets through a busy kernel
         bundle = super()._repr_mimebundle_(**kwargs)
         data: dict[str, Any] = bundle[0] if isinstance(bundle, tuple) else bundle  # type: ignore[assignment]
         text, renderable, snapshot = self.saved()
@@ -459,6 +461,7 @@ class Dashboard(ipywidgets.VBox):
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self.tree.visible = True  # the first tab is the one in sight
         bundle = super()._repr_mimebundle_(**kwargs)
         data: dict[str, Any] = bundle[0] if isinstance(bundle, tuple) else bundle  # type: ignore[assignment]
         saved = [view.saved() for view in self.views]

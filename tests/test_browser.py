@@ -35,6 +35,14 @@ rt.run(lambda: rt.runtime.production.start(sx.Supervisor, [sx.ChildSpec("flaky",
                                            1000, 1.0, id="chaos"))"""
 
 
+FLOOD = """\
+rt = sx.runtime_thread()
+f = rt.run_sync(lambda: rt.runtime.production.foundation)
+for start in range(0, 100_000, 10_000):
+    rt.run(lambda s=start: f.events.store_batch(
+        [("load.tick", {"i": i}, f"c{i % 100}") for i in range(s, s + 10_000)]))"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -50,6 +58,14 @@ def lab(tmp_path_factory):
     book.cells += [nbformat.v4.new_code_cell(CHAOS), nbformat.v4.new_code_cell("%scope tree"),
                    nbformat.v4.new_code_cell("time.sleep(3)"), nbformat.v4.new_code_cell("%scope dashboard")]
     nbformat.write(book, folder / "live.ipynb")
+    flood = nbformat.v4.new_notebook()
+    flood.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    flood.cells = [nbformat.v4.new_code_cell(code) for code in (
+        "%load_ext scope_ext",
+        "import scope_ext as sx\nfrom scope_ext._widgets import TimelineView\n"
+        "view = TimelineView(sx.runtime_thread())\nview",
+        FLOOD)]
+    nbformat.write(flood, folder / "flood.ipynb")
     settings = folder / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news pop-up
@@ -78,13 +94,32 @@ def lab(tmp_path_factory):
         server.kill()
 
 
+def open_notebook(page, base: str, token: str, name: str) -> None:
+    """Open a notebook and wait until its kernel is idle (choosing the kernel if asked)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(f"{base}/lab/tree/{name}?token={token}&reset")  # reset: only this notebook open
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    select = page.locator(".jp-Dialog button", has_text="Select")
+    try:  # a fresh server may ask which kernel to start
+        select.wait_for(timeout=5_000)
+        select.click()
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+
+
+def run_menu(page, item: str) -> None:
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=item, exact=True).click()
+
+
 def restarts(text: str) -> int:
     found = re.search(r"restarts (\d+)", text)
     return int(found[1]) if found else 0
 
 
 def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     base, token = lab
@@ -93,21 +128,14 @@ def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/live.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            select = page.locator(".jp-Dialog button", has_text="Select")
-            try:  # a fresh server may ask which kernel to start
-                select.wait_for(timeout=5_000)
-                select.click()
-            except PlaywrightTimeout:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            open_notebook(page, base, token, "live.ipynb")
             cells = page.locator(".jp-CodeCell")
             count = cells.count()
             tree_cell, sleep_cell = cells.nth(count - 3), cells.nth(count - 2)  # ..., %scope tree, sleep, dashboard
             sleep_cell.locator(".jp-InputPrompt").click()  # select the sleeping cell
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Above Selected Cell", exact=True).click()
+            run_menu(page, "Run All Above Selected Cell")
             tree = tree_cell
             flaky = tree.locator(".scope-ext-node[data-path='production/chaos/flaky']")
             flaky.wait_for(timeout=60_000)
@@ -144,6 +172,40 @@ def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
             tabs.locator(".scope-ext-tree-details pre").wait_for(timeout=10_000)
             time.sleep(0.5)
             tabs.screenshot(path=str(ARTIFACTS / "dashboard.png"))  # the README's picture
+            assert errors == []  # no uncaught error in the page
         finally:
             page.screenshot(path=str(ARTIFACTS / "last-page.png"))
+            browser.close()
+
+
+def test_the_timeline_stays_smooth_with_100000_events(lab):
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            open_notebook(page, base, token, "flood.ipynb")
+            run_menu(page, "Run All Cells")
+            timeline = page.locator(".scope-ext-timeline")
+            count = timeline.locator(".scope-ext-count")
+            page.wait_for_function("el => el.textContent.startsWith('100000 of 100000')",
+                                   arg=count.element_handle(timeout=60_000), timeout=60_000)
+            assert float(timeline.get_attribute("data-apply-ms")) < 250  # applying a batch to a full ring
+            scroll_ms = page.evaluate("""() => {
+                const viewport = document.querySelector('.scope-ext-viewport');
+                const started = performance.now();
+                for (let i = 0; i < 50; i++) {
+                    viewport.scrollTop = (i * 7919 % 100) / 100 * viewport.scrollHeight;
+                    viewport.dispatchEvent(new Event('scroll'));
+                }
+                return (performance.now() - started) / 50;
+            }""")
+            assert scroll_ms < 16, scroll_ms  # each jump draws within a frame
+            assert timeline.locator(".scope-ext-event").count() < 80  # only the rows in sight exist
+            timeline.locator("input[placeholder='correlation id']").fill("c7")
+            page.wait_for_function("el => el.textContent.startsWith('1000 of 100000')", arg=count.element_handle())
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "timeline-100k.png"))
             browser.close()

@@ -3,14 +3,56 @@
 // reconnects (the kernel answers with everything), reports whether it is in sight (hidden views
 // get no updates), and then applies the batches the kernel sends.
 
-function connect(model, el, onMessage) {
-  model.on("msg:custom", onMessage);
+// What the kernel sent lives with the model, not the view: batches that arrive before a view
+// renders (the kernel starts sending when the output is displayed) are kept, and every view of
+// the model draws from the same state.
+const POINTS = 1000;  // a telemetry chart's points
+const STORES = {
+  tree: {
+    make: () => ({ nodes: new Map() }),
+    apply(state, msg) {
+      if (msg.t !== "tree") return;
+      if (msg.reset) state.nodes.clear();
+      for (const [path, node] of Object.entries(msg.set || {})) state.nodes.set(path, { ...node, path });
+      for (const path of msg.del || []) state.nodes.delete(path);
+    },
+  },
+  timeline: {
+    make: () => ({ events: [], namespaces: new Set() }),
+    apply(state, msg, model) {
+      if (msg.t !== "events") return;
+      if (msg.reset) { state.events = []; state.namespaces.clear(); }
+      for (const e of msg.items) { state.events.push(e); state.namespaces.add(e[2]); }  // no spread: batches can be huge
+      const limit = model.get("ring");
+      if (state.events.length > limit) state.events = state.events.slice(state.events.length - limit);
+    },
+  },
+  telemetry: {
+    make: () => ({ metrics: new Map() }),
+    apply(state, msg) {
+      if (msg.t !== "metrics") return;
+      if (msg.reset) state.metrics.clear();
+      for (const [name, m] of Object.entries(msg.metrics)) {
+        const known = state.metrics.get(name);
+        const points = (known ? known.points.concat(m.points) : m.points).slice(-POINTS);
+        state.metrics.set(name, { kind: m.kind, summary: m.summary, points });
+      }
+    },
+  },
+  progress: {
+    make: () => ({ last: null }),
+    apply(state, msg) { if (msg.t === "progress") state.last = msg; },
+  },
+};
+function connect(model, el, entry, onMessage) {
+  entry.listeners.add(onMessage);
   const observer = new IntersectionObserver((entries) => {
     model.send({ t: "visible", value: entries.some((e) => e.isIntersecting) });
   });
   observer.observe(el);
-  model.send({ t: "hello" });
-  return () => { observer.disconnect(); model.off("msg:custom", onMessage); };
+  // A page that has nothing yet (reopened, reloaded, or too early for the first batch) asks for everything.
+  model.send({ t: "hello", fresh: !entry.received });
+  return () => { observer.disconnect(); entry.listeners.delete(onMessage); };
 }
 
 // Supervision tree.
@@ -30,8 +72,9 @@ function uptime(started) {
   return m < 60 ? `${m}m${String(Math.floor(s % 60)).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-function renderTree({ model, el }) {
-  const nodes = new Map();
+function renderTree({ model, el }, entry) {
+  const { nodes } = entry.state;
+  let byParent = new Map();
   const key = model.model_id || model.cid || "view";
   if (!collapsedByModel.has(key)) collapsedByModel.set(key, new Set());
   const collapsed = collapsedByModel.get(key);
@@ -46,7 +89,7 @@ function renderTree({ model, el }) {
   el.append(list, panel);
 
   function children(path) {
-    return [...nodes.values()].filter((n) => n.p === path).sort((a, b) => a.i - b.i);
+    return byParent.get(path) || [];
   }
 
   function row(node, depth) {
@@ -118,6 +161,12 @@ function renderTree({ model, el }) {
   }
 
   function draw() {
+    byParent = new Map();
+    for (const node of nodes.values()) {
+      if (!byParent.has(node.p)) byParent.set(node.p, []);
+      byParent.get(node.p).push(node);
+    }
+    for (const kids of byParent.values()) kids.sort((a, b) => a.i - b.i);
     list.replaceChildren();
     for (const root of children(null)) row(root, 0);
     drawDetails();
@@ -125,9 +174,6 @@ function renderTree({ model, el }) {
 
   function onMessage(msg) {
     if (msg.t === "tree") {
-      if (msg.reset) nodes.clear();
-      for (const [path, node] of Object.entries(msg.set || {})) nodes.set(path, { ...node, path });
-      for (const path of msg.del || []) nodes.delete(path);
       draw();
     } else if (msg.t === "details" && msg.path === selected) {
       details = msg;
@@ -141,7 +187,8 @@ function renderTree({ model, el }) {
   }
 
   const clock = setInterval(draw, 1000);  // uptimes tick here, not over the wire
-  const disconnect = connect(model, el, onMessage);
+  draw();
+  const disconnect = connect(model, el, entry, onMessage);
   return () => { clearInterval(clock); disconnect(); };
 }
 
@@ -152,8 +199,8 @@ function renderTree({ model, el }) {
 const ROW = 20;
 const SEVERITY_COLOR = { error: "#c62828", warning: "#ef6c00", info: "#546e7a" };
 
-function renderTimeline({ model, el }) {
-  let events = [];
+function renderTimeline({ model, el }, entry) {
+  const state = entry.state;
   let shown = [];
   const filters = { ns: "", type: "", severity: "", correlation: "" };
   el.classList.add("scope-ext-timeline");
@@ -179,8 +226,10 @@ function renderTimeline({ model, el }) {
   viewport.append(spacer, rows);
   el.append(bar, viewport);
 
+  let namesShown = 0;
   function refreshNamespaces() {
-    const names = [...new Set(events.map((e) => e[2]))].sort();
+    const names = [...state.namespaces].sort();
+    namesShown = names.length;
     const current = nsSelect.value;
     nsSelect.replaceChildren(new Option("all namespaces", ""), ...names.map((n) => new Option(n, n)));
     nsSelect.value = names.includes(current) ? current : "";
@@ -192,8 +241,9 @@ function renderTimeline({ model, el }) {
   }
 
   function refilter() {
-    shown = events.filter(matches);
-    count.textContent = `${shown.length} of ${events.length} events`;
+    const filtered = filters.ns || filters.type || filters.severity || filters.correlation;
+    shown = filtered ? state.events.filter(matches) : state.events;
+    count.textContent = `${shown.length} of ${state.events.length} events`;
     spacer.style.height = `${shown.length * ROW}px`;
     draw();
   }
@@ -229,14 +279,12 @@ function renderTimeline({ model, el }) {
   const follow = () => viewport.scrollTop + viewport.clientHeight >= viewport.scrollHeight - ROW * 2;
   function onMessage(msg) {
     if (msg.t !== "events") return;
+    const started = performance.now();
     const atEnd = follow();
-    if (msg.reset) events = [];
-    events.push(...msg.items);
-    const limit = model.get("ring");
-    if (events.length > limit) events = events.slice(events.length - limit);
-    if (msg.reset || msg.items.some((e) => !nsSelect.querySelector(`option[value="${CSS.escape(e[2])}"]`))) refreshNamespaces();
+    if (msg.reset || state.namespaces.size !== namesShown) refreshNamespaces();
     refilter();
     if (atEnd) viewport.scrollTop = viewport.scrollHeight;
+    el.dataset.applyMs = (performance.now() - started).toFixed(1);  // how long a batch took to show: for tests
   }
 
   nsSelect.onchange = () => { filters.ns = nsSelect.value; refilter(); };
@@ -244,18 +292,19 @@ function renderTimeline({ model, el }) {
   sevSelect.onchange = () => { filters.severity = sevSelect.value; refilter(); };
   corrInput.oninput = () => { filters.correlation = corrInput.value; refilter(); };
   viewport.onscroll = draw;
-  return connect(model, el, onMessage);
+  refreshNamespaces();
+  refilter();
+  return connect(model, el, entry, onMessage);
 }
 
 // Telemetry.
 // The kernel replays each metric's history on hello, then sends only new points:
 // {t: "metrics", reset, metrics: {name: {kind, points: [[time, value]], summary: [value, count, p50, p90, p99]}}}.
-const POINTS = 1000;
 const W = 260;
 const H = 60;
 
-function renderTelemetry({ model, el }) {
-  const metrics = new Map();
+function renderTelemetry({ model, el }, entry) {
+  const { metrics } = entry.state;
   el.classList.add("scope-ext-telemetry");
   const grid = document.createElement("div");
   grid.className = "scope-ext-charts";
@@ -304,21 +353,15 @@ function renderTelemetry({ model, el }) {
   }
 
   function onMessage(msg) {
-    if (msg.t !== "metrics") return;
-    if (msg.reset) metrics.clear();
-    for (const [name, m] of Object.entries(msg.metrics)) {
-      const known = metrics.get(name);
-      const points = (known && !msg.reset ? known.points.concat(m.points) : m.points).slice(-POINTS);
-      metrics.set(name, { kind: m.kind, summary: m.summary, points });
-    }
-    draw();
+    if (msg.t === "metrics") draw();
   }
+  draw();
 
-  return connect(model, el, onMessage);
+  return connect(model, el, entry, onMessage);
 }
 
 // An index run's progress.
-function renderProgress({ model, el }) {
+function renderProgress({ model, el }, entry) {
   el.classList.add("scope-ext-progress");
   const title = document.createElement("div");
   const track = document.createElement("div");
@@ -331,7 +374,7 @@ function renderProgress({ model, el }) {
   el.append(title, track, line);
 
   function onMessage(msg) {
-    if (msg.t !== "progress") return;
+    if (msg === null || msg.t !== "progress") return;
     title.textContent = msg.title;
     const share = msg.files_total ? msg.files_done / msg.files_total : msg.status === "running" ? 0 : 1;
     bar.style.width = `${(share * 100).toFixed(1)}%`;
@@ -340,9 +383,25 @@ function renderProgress({ model, el }) {
     line.textContent = `${msg.status}: ${msg.files_done}/${msg.files_total} files (${msg.files_skipped} unchanged), ` +
       `${msg.errors} errors, ${Math.round(msg.rate)} files/s${eta}`;
   }
-  return connect(model, el, onMessage);
+  onMessage(entry.state.last);
+  return connect(model, el, entry, onMessage);
 }
 
 const VIEWS = { tree: renderTree, timeline: renderTimeline, telemetry: renderTelemetry, progress: renderProgress };
 
-export default { render: ({ model, el }) => VIEWS[model.get("kind")]({ model, el }) };
+// anywidget calls this once per widget: `entry` is that widget's state and its views' listeners.
+export default () => {
+  let entry = null;
+  return {
+    initialize({ model }) {
+      const store = STORES[model.get("kind")];
+      entry = { state: store.make(), listeners: new Set(), received: false };
+      model.on("msg:custom", (msg) => {
+        entry.received = true;
+        store.apply(entry.state, msg, model);
+        for (const listener of entry.listeners) listener(msg);
+      });
+    },
+    render: ({ model, el }) => VIEWS[model.get("kind")]({ model, el }, entry),
+  };
+};
