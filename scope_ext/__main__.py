@@ -20,6 +20,8 @@ def lab(folder: str | None, extra: list[str]) -> int:
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={os.path.abspath(folder)}", *extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
+    if os.name == "posix":  # become JupyterLab: signals (Ctrl-C, a terminate) reach it and it stops its kernels
+        os.execv(sys.executable, command)
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:

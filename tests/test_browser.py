@@ -87,11 +87,29 @@ def lab(tmp_path_factory):
                 raise RuntimeError("JupyterLab did not start") from None
             time.sleep(0.3)
     yield base, token
-    server.terminate()
+    with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as reply:
+        kernels = [kernel["id"] for kernel in json.load(reply)]
+    server.terminate()  # our lab command has become JupyterLab: it stops its kernels on the way out
     try:
-        server.wait(timeout=20)
+        server.wait(timeout=30)
     except subprocess.TimeoutExpired:
         server.kill()
+    deadline = time.monotonic() + 10
+    while (left := kernel_processes(kernels)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == [], f"kernels outlived the server: {left}"
+
+
+def kernel_processes(kernel_ids: list[str]) -> list[int]:
+    """Pids of processes still running any of these kernels."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        line = " ".join(process.info["cmdline"] or [])
+        if any(f"kernel-{kernel_id}" in line for kernel_id in kernel_ids):
+            found.append(process.info["pid"])
+    return found
 
 
 def open_notebook(page, base: str, token: str, name: str) -> None:
