@@ -51,18 +51,19 @@ def module_name(root: str, path: str) -> str:
     return ".".join(parts) if parts else os.path.basename(os.path.abspath(root))
 
 
-def _plain_utf8(data: bytes) -> str | None:
-    """The text of a file tree-sitter reads as CPython would: UTF-8 without a BOM, a coding
-    declaration for another encoding, or lone carriage returns. None otherwise."""
+def reads_like_cpython(data: bytes) -> bool:
+    """True when tree-sitter reads the file's bytes as CPython would: UTF-8 without a BOM, a
+    coding declaration for another encoding, or lone carriage returns."""
     if data.startswith(b"\xef\xbb\xbf") or b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        return None
+        return False
     head = data[:data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)] if b"coding" in data[:400] else b""
     if any(name.lower() not in _UTF8 for name in _CODING.findall(head)):
-        return None
+        return False
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
-        return None
+        return False
+    return True
 
 
 def _cpython(data: bytes, path: str) -> Extracted | ErrorFact:
@@ -91,9 +92,9 @@ def _compiles(data: bytes, path: str) -> ErrorFact | None:
     return None
 
 
-def _extract(data: bytes, text: str | None, path: str, trees: TreeCache | None) -> Extracted | ErrorFact:
+def _extract(data: bytes, path: str, trees: TreeCache | None) -> Extracted | ErrorFact:
     global _parser
-    if text is not None:
+    if reads_like_cpython(data):
         if trees is not None:
             tree = trees.parse(path, data)
         else:
@@ -122,9 +123,8 @@ def facts_of(root: str, path: str, strict: bool = False, trees: TreeCache | None
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     if b"\0" in data:
         return FileFacts(path, module, digest, len(data), lines, ErrorFact(None, "binary file (contains NUL bytes)"))
-    text = _plain_utf8(data)
     rejected = _compiles(data, path) if strict else None
-    found = rejected if rejected is not None else _extract(data, text, path, trees)
+    found = rejected if rejected is not None else _extract(data, path, trees)
     if isinstance(found, ErrorFact):
         return FileFacts(path, module, digest, len(data), lines, found)
     classes, functions, calls, imports = found

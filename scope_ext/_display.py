@@ -50,12 +50,10 @@ def in_kernel() -> bool:
 
 
 class Displayable:
-    """Mixin: HTML and a stable text/plain in Jupyter, colour text in a terminal."""
+    """Mixin for classes with a ``__rich__`` renderable: HTML and a stable text/plain in
+    Jupyter, colour text in a terminal."""
 
     __slots__ = ()
-
-    def __rich__(self) -> Any:
-        raise NotImplementedError
 
     def _html(self) -> str:
         return render_html(self)

@@ -158,10 +158,6 @@ def _since(text: str) -> float:
     return time.time() - float(found[1]) * _UNIT[found[2]]
 
 
-def _value(text: str) -> str:
-    return text
-
-
 @magics_class
 class ScopeMagics(Magics):
     """``%scope`` and ``%%scope``: see :data:`HELP` or ``%scope help``."""
@@ -240,7 +236,7 @@ class ScopeMagics(Magics):
         config = self._add("config", "get PATH, or set PATH VALUE (runtime settings only)", self._config)
         config.add_argument("action", choices=["get", "set"])
         config.add_argument("path")
-        config.add_argument("value", nargs="?", type=_value)
+        config.add_argument("value", nargs="?")
         config.add_argument("--ns", default="production")
         parse = self._add("parse", "index a Python codebase (returns at once; see the handle)", self._parse)
         parse.add_argument("path")
@@ -437,7 +433,7 @@ class ScopeMagics(Magics):
         ns = self._namespace(ns_name)
 
         def find() -> tuple[Process, Hashable] | None:
-            for _, sup, child in supervised(ns.root) if ns.root is not None else ():
+            for _, sup, child in supervised(ns.root):
                 if str(child) == service:
                     return sup, child
             return None

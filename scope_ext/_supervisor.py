@@ -488,12 +488,12 @@ def intensity_window(sup: Supervisor) -> tuple[int, int]:
 
 
 
-def supervised(root: Process) -> list[tuple[tuple[str, ...], Process, Hashable]]:
+def supervised(root: Process | None) -> list[tuple[tuple[str, ...], Process, Hashable]]:
     """Every child of a :class:`Supervisor` tree under ``root``, breadth first, as (path of ids
     as text from ``root``, its supervisor, its id): how the magics and widgets name a service.
     Runs in the runtime's thread."""
     found = []
-    level: list[tuple[tuple[str, ...], Process]] = [((), root)]
+    level: list[tuple[tuple[str, ...], Process]] = [((), root)] if root is not None else []
     while level:
         below = []
         for path, proc in level:

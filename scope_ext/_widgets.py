@@ -186,7 +186,7 @@ class LiveView(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         self.visible = True  # displayed: start now, not when the page's hello gets through a busy kernel
         bundle = super()._repr_mimebundle_(**kwargs)
-        data: dict[str, Any] = bundle[0] if isinstance(bundle, tuple) else bundle  # type: ignore[assignment]
+        data = _data_of(bundle)
         text, renderable, snapshot = self.saved()
         data["text/plain"] = text
         data["text/html"] = render_html(renderable)
@@ -258,7 +258,7 @@ class TreeView(LiveView):
 
         def find() -> tuple[Any, Any] | None:
             ns = rt.namespace(name)
-            for child_path, sup, child in supervised(ns.root) if ns.root is not None else ():
+            for child_path, sup, child in supervised(ns.root):
                 if list(child_path) == ids:
                     return sup, child
             return None
@@ -463,12 +463,17 @@ class Dashboard(ipywidgets.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         self.tree.visible = True  # the first tab is the one in sight
         bundle = super()._repr_mimebundle_(**kwargs)
-        data: dict[str, Any] = bundle[0] if isinstance(bundle, tuple) else bundle  # type: ignore[assignment]
+        data = _data_of(bundle)
         saved = [view.saved() for view in self.views]
         data["text/plain"] = "<scope_ext dashboard>"
         data["text/html"] = "".join(render_html(renderable) for _, renderable, _ in saved)
         data[SNAPSHOT_MIME] = {"kind": "dashboard", "views": [snapshot for _, _, snapshot in saved]}
         return bundle
+
+
+def _data_of(bundle: Any) -> dict[str, Any]:
+    """The mimetype dict of what ``Widget._repr_mimebundle_`` returned (a dict or (data, metadata))."""
+    return bundle[0] if isinstance(bundle, tuple) else bundle  # type: ignore[no-any-return]
 
 
 def _jsonable(value: Any) -> Any:

@@ -63,13 +63,13 @@ def compare_with_cpython(paths: list[str]) -> tuple[int, int, list[str]]:
     import ast
 
     from scope_ext import _code_ast, _code_tree
-    from scope_ext._code_facts import _plain_utf8
+    from scope_ext._code_facts import reads_like_cpython
 
     parser = _code_tree.parser()
     compared, handed_over, differences = 0, 0, []
     for path in paths:
         data = Path(path).read_bytes()
-        fast = _code_tree.extract(parser.parse(data)) if _plain_utf8(data) is not None else None
+        fast = _code_tree.extract(parser.parse(data)) if reads_like_cpython(data) else None
         if fast is None:
             handed_over += 1
             continue
