@@ -30,6 +30,7 @@ from ._foundation import (
     start_isolated_services,
 )
 from ._health import HealthReport
+from ._ipython import _jupyter_labextension_paths as _jupyter_labextension_paths  # for JupyterLab
 from ._ipython import load_ipython_extension, runtime_thread, unload_ipython_extension
 from ._namespace import Namespace
 from ._process import (

@@ -1,5 +1,6 @@
-"""IPython integration: ``%load_ext scope_ext`` starts the runtime thread and registers the
-``%scope`` magics (:mod:`scope_ext._magics`)."""
+"""IPython integration: ``%load_ext scope_ext`` starts the runtime thread, registers the
+``%scope`` magics (:mod:`scope_ext._magics`) and, in a kernel, the Scope sidebar's comm target
+(:mod:`scope_ext._sidebar`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import atexit
 import logging
 from typing import Any
 
+from . import _sidebar
 from ._magics import ScopeMagics
 from ._thread import RuntimeThread
 
@@ -26,12 +28,14 @@ def load_ipython_extension(ip: Any) -> None:
         atexit.register(_thread.stop)
     _thread.start()
     ip.register_magics(ScopeMagics(ip, _thread))
+    _sidebar.register(ip, _thread)
 
 
 def unload_ipython_extension(ip: Any) -> None:
     """``%unload_ext scope_ext``: stop the runtime cleanly."""
     global _thread
     if _thread is not None:
+        _sidebar.unregister(ip, _thread)
         _thread.stop()
         atexit.unregister(_thread.stop)
         _thread = None
@@ -40,3 +44,8 @@ def unload_ipython_extension(ip: Any) -> None:
 def runtime_thread() -> RuntimeThread | None:
     """The kernel's runtime thread, if the extension is loaded."""
     return _thread
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension is (for ``jupyter labextension develop``)."""
+    return [{"src": "labextension", "dest": "scope-ext"}]

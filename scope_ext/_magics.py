@@ -250,6 +250,8 @@ class ScopeMagics(Magics):
             parser = self._add(name, summary, getattr(self, f"_{name}"))
             parser.add_argument("text", nargs="+")
             parser.add_argument("--ns", default="production")
+        self._add("timeline", "every namespace's events as they are stored, live (recent ones in a terminal)",
+                  self._timeline)
         dashboard = self._add("dashboard", "tree, events and telemetry in tabs, live (rich text in a terminal)",
                               self._dashboard)
         dashboard.add_argument("namespace", nargs="?", help="the tree's namespace (default: all)")
@@ -450,6 +452,14 @@ class ScopeMagics(Magics):
     def _terminate(self, args: argparse.Namespace) -> None:
         self.thread.run(terminate_child, *self._find_child(args.ns, args.service))
         print(f"{args.service} terminated (%scope restart {args.service} starts it again)")
+
+    def _timeline(self, args: argparse.Namespace) -> Any:
+        self._runtime()
+        from ._widgets import TimelineView, recent_events, recent_events_table
+
+        if in_kernel():
+            return TimelineView(self.thread)
+        return recent_events_table(recent_events(self.thread, 50)[-50:])
 
     def _dashboard(self, args: argparse.Namespace) -> Any:
         tree = self._tree(argparse.Namespace(namespace=args.namespace, static=True))

@@ -8,6 +8,10 @@ message per batch with only that (changed tree nodes, new events, new points), a
 rate (10 Hz by default), and only while the view is visible and not paused. A page that opens
 or reconnects says hello and gets everything again. Messages from the page (details, restart,
 terminate) may arrive on the main or a subshell thread; they too go through the bridge.
+
+Every display also carries a snapshot (:data:`SNAPSHOT_MIME`, see :func:`snapshot`) that the
+JupyterLab extension draws with the views' own code when the live view cannot be shown; the
+extension refreshes it from the page's state when the notebook is saved.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anywidget
 import ipywidgets
@@ -36,6 +40,14 @@ from ._thread import RuntimeThread
 log = logging.getLogger("scope_ext.widgets")
 STATIC = Path(__file__).with_name("static")
 SNAPSHOT_MIME = "application/vnd.scope-ext.snapshot+json"
+SNAPSHOT_VERSION = 1  # views.js reads the same version
+
+
+def snapshot(kind: str, batch: dict[str, Any] | None, **traits: Any) -> dict[str, Any]:
+    """A view as a saved notebook keeps it: the batch that rebuilds it from nothing, the model's
+    traits, and when it was taken (views.js documents the format)."""
+    return {"v": SNAPSHOT_VERSION, "kind": kind, "at": round(time.time(), 3),
+            "traits": {name: value for name, value in traits.items() if value is not None}, "batch": batch}
 
 
 def tree_nodes(snap: RuntimeSnapshot, namespace: str | None = None,
@@ -72,14 +84,87 @@ def tree_nodes(snap: RuntimeSnapshot, namespace: str | None = None,
     return nodes
 
 
+class TreeDiff:
+    """What a page has of the trees, and the batch that brings it up to date."""
+
+    def __init__(self, namespace: str | None = None) -> None:
+        self.namespace = namespace
+        self._sent: dict[str, dict[str, Any]] = {}
+        self._started: dict[int, float] = {}
+
+    def next(self, snap: RuntimeSnapshot, reset: bool = False) -> dict[str, Any] | None:
+        """Changed and removed nodes since the last batch (all of them with ``reset``), or None."""
+        nodes = tree_nodes(snap, self.namespace, self._started)
+        before = {} if reset else self._sent
+        changed = {path: node for path, node in nodes.items() if before.get(path) != node}
+        gone = [path for path in before if path not in nodes]
+        self._sent = nodes
+        if not (changed or gone or reset):
+            return None
+        return {"t": "tree", "reset": reset, "set": changed, "del": gone}
+
+
+def foundations(thread: RuntimeThread) -> list[tuple[str, Foundation]]:
+    """Every namespace's Foundation that takes requests, by name (through the bridge)."""
+    rt = thread.runtime
+    assert rt is not None
+    return thread.run_sync(lambda: [(ns.name, ns.foundation) for ns in rt.namespaces()
+                                    if ns.foundation is not None and ns.foundation.accepting])
+
+
+class EventTail:
+    """Per namespace, the last event a page has: the next batch is the events stored since, or
+    the newest ``history`` of them for a page that has none."""
+
+    def __init__(self, history: int, limit: int) -> None:
+        self.history = history
+        self.limit = limit
+        self._last: dict[str, int] = {}
+
+    def next(self, thread: RuntimeThread, reset: bool = False) -> list[list[Any]]:
+        """The events to send now as rows (see :func:`event_row`), oldest first."""
+        if reset:
+            self._last = {}
+        rows: list[list[Any]] = []
+        for name, found in foundations(thread):
+            after = self._last.get(name)
+            if after is None:
+                events = thread.run(lambda f=found: f.events.query(limit=self.history, order="desc"))
+                events.reverse()
+            else:
+                events = thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=self.limit))
+            if events:
+                self._last[name] = events[-1].id
+            elif after is None:
+                self._last[name] = -1
+            rows.extend(map(event_row, events))
+        rows.sort(key=lambda row: row[1])
+        return rows
+
+
+class Feed(Protocol):
+    """What the publisher drives: a live view, or the Scope sidebar's feed."""
+
+    closed: bool
+    due: float
+    interval: float
+
+    def wants_updates(self) -> bool: ...
+
+    def publish(self, reset: bool = False) -> None: ...
+
+
 class Publisher:
-    """The one thread that feeds every live view of a runtime thread (see the module docstring)."""
+    """The one thread that feeds every live view of a runtime thread (see the module docstring).
+
+    ``paused`` holds every view of the runtime (the sidebar's pause command)."""
 
     _by_thread: weakref.WeakKeyDictionary[RuntimeThread, Publisher] = weakref.WeakKeyDictionary()
 
     def __init__(self, thread: RuntimeThread) -> None:
         self.thread = thread
-        self.views: weakref.WeakSet[LiveView] = weakref.WeakSet()
+        self.views: weakref.WeakSet[Feed] = weakref.WeakSet()  # type: ignore[type-var]
+        self.paused = False
         self._wake = threading.Event()
         self._guard = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -92,12 +177,16 @@ class Publisher:
             found = cls._by_thread[thread] = cls(thread)
         return found
 
-    def add(self, view: LiveView) -> None:
+    def add(self, view: Feed) -> None:
         with self._guard:
             self.views.add(view)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._loop, name="scope_ext-widgets", daemon=True)
                 self._worker.start()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look at every view now (after a pause or resume)."""
         self._wake.set()
 
     def _loop(self) -> None:
@@ -112,7 +201,7 @@ class Publisher:
                 if view.closed:
                     self.views.discard(view)
                     continue
-                if view.due <= now and not view.paused and view.visible and self.thread.running:
+                if view.due <= now and view.wants_updates():
                     try:
                         view.publish()
                     except Exception:  # a stopping runtime, a closed comm: the next tick tries again
@@ -147,6 +236,10 @@ class LiveView(anywidget.AnyWidget):
     def close(self) -> None:
         self.closed = True
         super().close()
+
+    def wants_updates(self) -> bool:
+        """In sight, not paused (by itself or the whole runtime's), and the runtime runs."""
+        return self.visible and not self.paused and not Publisher.of(self._thread).paused and self._thread.running
 
     def batch(self, reset: bool = False) -> dict[str, Any] | None:
         """The next message: what the page does not have yet (everything with ``reset``), or None."""
@@ -201,8 +294,7 @@ class TreeView(LiveView):
     namespace = traitlets.Unicode(None, allow_none=True).tag(sync=True)
 
     def __init__(self, thread: RuntimeThread, namespace: str | None = None, interval: float = 0.1) -> None:
-        self._sent: dict[str, dict[str, Any]] = {}
-        self._started: dict[int, float] = {}
+        self._diff = TreeDiff(namespace)
         super().__init__(thread, interval, namespace=namespace)
 
     def snapshot(self) -> RuntimeSnapshot:
@@ -212,14 +304,7 @@ class TreeView(LiveView):
         return self._thread.run_sync(rt.snapshot)
 
     def batch(self, reset: bool = False) -> dict[str, Any] | None:
-        nodes = tree_nodes(self.snapshot(), self.namespace, self._started)
-        before = {} if reset else self._sent
-        changed = {path: node for path, node in nodes.items() if before.get(path) != node}
-        gone = [path for path in before if path not in nodes]
-        self._sent = nodes
-        if not (changed or gone or reset):
-            return None
-        return {"t": "tree", "reset": reset, "set": changed, "del": gone}
+        return self._diff.next(self.snapshot(), reset)
 
     # -- what comes from the page -----------------------------------------------------------
 
@@ -274,12 +359,14 @@ class TreeView(LiveView):
 
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
         snap = self.snapshot()
-        return repr(snap), snap, {"kind": "tree", "nodes": tree_nodes(snap, self.namespace)}
+        batch = {"t": "tree", "reset": True, "set": tree_nodes(snap, self.namespace), "del": []}
+        return repr(snap), snap, snapshot("tree", batch, namespace=self.namespace)
 
 
 #: Events a timeline sends when a page opens (per namespace), and keeps in the page at most.
 TIMELINE_HISTORY = 5_000
 TIMELINE_RING = 100_000
+SAVED_EVENTS = 500  # a saved notebook keeps this many of the newest (views.js saves as many)
 _ERROR_WORDS = ("crash", "fail", "error")
 _WARNING_WORDS = ("drop", "pressure", "detached", "degraded", "health", "circuit_breaker", "refused")
 
@@ -310,44 +397,30 @@ class TimelineView(LiveView):
     ring = traitlets.Int(TIMELINE_RING, min=100).tag(sync=True)
 
     def __init__(self, thread: RuntimeThread, interval: float = 0.1) -> None:
-        self._last: dict[str, int] = {}
+        self._tail = EventTail(TIMELINE_HISTORY, TIMELINE_RING)
         super().__init__(thread, interval)
 
-    def _stores(self) -> list[tuple[str, Foundation]]:
-        rt = self._thread.runtime
-        assert rt is not None
-        return self._thread.run_sync(lambda: [(ns.name, ns.foundation) for ns in rt.namespaces()
-                                              if ns.foundation is not None and ns.foundation.accepting])
-
     def batch(self, reset: bool = False) -> dict[str, Any] | None:
-        if reset:
-            self._last = {}
-        rows: list[list[Any]] = []
-        for name, found in self._stores():
-            after = self._last.get(name)
-            if after is None:
-                events = self._thread.run(lambda f=found: f.events.query(limit=TIMELINE_HISTORY, order="desc"))
-                events.reverse()
-            else:
-                events = self._thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=TIMELINE_RING))
-            if events:
-                self._last[name] = events[-1].id
-            elif after is None:
-                self._last[name] = -1
-            rows.extend(map(event_row, events))
+        rows = self._tail.next(self._thread, reset)
         if not rows and not reset:
             return None
-        rows.sort(key=lambda row: row[1])
         return {"t": "events", "reset": reset, "items": rows}
 
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
-        rows: list[list[Any]] = []
-        for _, found in self._stores():
-            rows.extend(map(event_row, self._thread.run(lambda f=found: f.events.query(limit=500, order="desc"))))
-        rows.sort(key=lambda row: row[1])
-        table = QueryResult("recent events", ("id", "time", "namespace", "type", "severity", "correlation"),
-                            [(r[0], time.strftime("%H:%M:%S", time.localtime(r[1])), *r[2:6]) for r in rows[-50:]])
-        return "<event timeline>", table, {"kind": "timeline", "events": rows}
+        rows = recent_events(self._thread)
+        return ("<event timeline>", recent_events_table(rows[-50:]),
+                snapshot("timeline", {"t": "events", "reset": True, "items": rows}, ring=self.ring))
+
+
+def recent_events(thread: RuntimeThread, count: int = SAVED_EVENTS) -> list[list[Any]]:
+    """The newest ``count`` events of each namespace as rows, oldest first."""
+    return EventTail(count, 0).next(thread)
+
+
+def recent_events_table(rows: list[list[Any]]) -> QueryResult:
+    """Event rows (see :func:`event_row`) as a table: the timeline's text form."""
+    return QueryResult("recent events", ("id", "time", "namespace", "type", "severity", "correlation"),
+                       [(r[0], time.strftime("%H:%M:%S", time.localtime(r[1])), *r[2:6]) for r in rows])
 
 
 class TelemetryView(LiveView):
@@ -399,7 +472,7 @@ class TelemetryView(LiveView):
             del metric["last"]
         table = QueryResult("telemetry", ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
                             [(key, m["kind"], *m["summary"]) for key, m in sorted(metrics.items())])
-        return "<telemetry>", table, {"kind": "telemetry", "metrics": metrics}
+        return "<telemetry>", table, snapshot("telemetry", {"t": "metrics", "reset": True, "metrics": metrics})
 
 
 class ProgressView(LiveView):
@@ -425,7 +498,7 @@ class ProgressView(LiveView):
         progress = self._read()
         line = (f"{self._title}: {progress['status']}, {progress['files_done']}/{progress['files_total']} files, "
                 f"{progress['errors']} errors")
-        return self._title, line, {"kind": "progress", **progress}
+        return self._title, line, snapshot("progress", {"t": "progress", **progress, "title": self._title})
 
 
 REFRESH = (("10 Hz", 0.1), ("1 s", 1.0), ("5 s", 5.0))
@@ -467,7 +540,8 @@ class Dashboard(ipywidgets.VBox):
         saved = [view.saved() for view in self.views]
         data["text/plain"] = "<scope_ext dashboard>"
         data["text/html"] = "".join(render_html(renderable) for _, renderable, _ in saved)
-        data[SNAPSHOT_MIME] = {"kind": "dashboard", "views": [snapshot for _, _, snapshot in saved]}
+        data[SNAPSHOT_MIME] = {"v": SNAPSHOT_VERSION, "kind": "dashboard", "at": round(time.time(), 3),
+                               "views": [view for _, _, view in saved]}
         return bundle
 
 

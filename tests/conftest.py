@@ -1,4 +1,4 @@
-"""Shared helpers: run a test body inside a fresh runtime under plain ``trio.run``."""
+"""Shared helpers: run a test body inside a fresh runtime under plain ``trio.run``; a real kernel."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ def _quiet_crash_logs() -> Any:
     logger.setLevel(logging.CRITICAL)
     yield
     logger.setLevel(level)
+
+
+@pytest.fixture
+def kernel() -> Any:
+    """A real IPython kernel (see ``kernel_client.Kernel``), shut down after the test."""
+    from kernel_client import Kernel
+
+    k = Kernel()
+    yield k
+    k.close()
 
 
 @pytest.fixture

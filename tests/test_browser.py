@@ -1,9 +1,12 @@
 """In a real JupyterLab, in Debian's headless Chromium (driven by Playwright; no browser is
 downloaded): run an example notebook, see the live tree with its nodes, see it update while a
-cell blocks in ``time.sleep(3)``, and open the dashboard. Screenshots go to ``test-artifacts/``."""
+cell blocks in ``time.sleep(3)``, and open the dashboard; the Scope sidebar and its commands
+(labextension/); a saved notebook reopened with a new kernel shows its views' last state.
+Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,7 +17,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -66,6 +71,14 @@ def lab(tmp_path_factory):
         "view = TimelineView(sx.runtime_thread())\nview",
         FLOOD)]
     nbformat.write(flood, folder / "flood.ipynb")
+    for name, cells in (("sidebar.ipynb", ["import time, scope_ext as sx", "rt = sx.runtime_thread()\n" + CHAOS,
+                                           "time.sleep(3)"]),
+                        ("saved.ipynb", ["%load_ext scope_ext", "import scope_ext as sx\nrt = sx.runtime_thread()\n"
+                                         + CHAOS, "%scope tree", "%scope dashboard"])):
+        book = nbformat.v4.new_notebook()
+        book.metadata["kernelspec"] = flood.metadata["kernelspec"]
+        book.cells = [nbformat.v4.new_code_cell(code) for code in cells]
+        nbformat.write(book, folder / name)
     settings = folder / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news pop-up
@@ -86,7 +99,7 @@ def lab(tmp_path_factory):
                 server.kill()
                 raise RuntimeError("JupyterLab did not start") from None
             time.sleep(0.3)
-    yield base, token
+    yield base, token, folder
     with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as reply:
         kernels = [kernel["id"] for kernel in json.load(reply)]
     server.terminate()  # our lab command has become JupyterLab: it stops its kernels on the way out
@@ -112,6 +125,25 @@ def kernel_processes(kernel_ids: list[str]) -> list[int]:
     return found
 
 
+@contextlib.contextmanager
+def chromium_page(last_look: str) -> Iterator[tuple[Any, list[str]]]:
+    """A page in Debian's headless Chromium, and the list its uncaught errors go to; the page's
+    last look is saved as test-artifacts/``last_look``."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield page, errors
+        finally:
+            page.screenshot(path=str(ARTIFACTS / last_look))
+            browser.close()
+
+
 def open_notebook(page, base: str, token: str, name: str) -> None:
     """Open a notebook and wait until its kernel is idle (choosing the kernel if asked)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -132,98 +164,198 @@ def run_menu(page, item: str) -> None:
     page.get_by_role("menuitem", name=item, exact=True).click()
 
 
+def until(condition, what: str, timeout: float = 30) -> None:
+    """Poll ``condition`` (views redraw their rows, so element handles go stale) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
 def restarts(text: str) -> int:
     found = re.search(r"restarts (\d+)", text)
     return int(found[1]) if found else 0
 
 
 def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
-    from playwright.sync_api import sync_playwright
+    base, token, _ = lab
+    with chromium_page("last-page.png") as (page, errors):
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        open_notebook(page, base, token, "live.ipynb")
+        cells = page.locator(".jp-CodeCell")
+        count = cells.count()
+        tree_cell, sleep_cell = cells.nth(count - 3), cells.nth(count - 2)  # ..., %scope tree, sleep, dashboard
+        sleep_cell.locator(".jp-InputPrompt").click()  # select the sleeping cell
+        run_menu(page, "Run All Above Selected Cell")
+        tree = tree_cell
+        flaky = tree.locator(".scope-ext-node[data-path='production/chaos/flaky']")
+        flaky.wait_for(timeout=60_000)
+        assert "running" in tree.locator(".scope-ext-node[data-path='production/app/counter']").inner_text()
 
-    base, token = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            open_notebook(page, base, token, "live.ipynb")
-            cells = page.locator(".jp-CodeCell")
-            count = cells.count()
-            tree_cell, sleep_cell = cells.nth(count - 3), cells.nth(count - 2)  # ..., %scope tree, sleep, dashboard
-            sleep_cell.locator(".jp-InputPrompt").click()  # select the sleeping cell
-            run_menu(page, "Run All Above Selected Cell")
-            tree = tree_cell
-            flaky = tree.locator(".scope-ext-node[data-path='production/chaos/flaky']")
-            flaky.wait_for(timeout=60_000)
-            assert "running" in tree.locator(".scope-ext-node[data-path='production/app/counter']").inner_text()
+        sleep_cell.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")  # time.sleep(3); the dashboard cell is next
+        page.keyboard.press("Shift+Enter")
+        sleeping = sleep_cell.locator(".jp-InputPrompt")
+        page.wait_for_function("el => el.textContent.includes('*')", arg=sleeping.element_handle(), timeout=10_000)
+        tree.scroll_into_view_if_needed()
+        time.sleep(0.5)
+        first = restarts(flaky.inner_text())
+        time.sleep(1.5)
+        second = restarts(flaky.inner_text())
+        assert "*" in sleeping.inner_text()  # the time.sleep(3) cell is still running
+        assert second > first, (first, second)
+        page.screenshot(path=str(ARTIFACTS / "tree-while-cell-blocks.png"))
 
-            sleep_cell.locator(".jp-InputPrompt").click()
-            page.keyboard.press("Shift+Enter")  # time.sleep(3); the dashboard cell is next
-            page.keyboard.press("Shift+Enter")
-            sleeping = sleep_cell.locator(".jp-InputPrompt")
-            page.wait_for_function("el => el.textContent.includes('*')", arg=sleeping.element_handle(), timeout=10_000)
-            tree.scroll_into_view_if_needed()
-            time.sleep(0.5)
-            first = restarts(flaky.inner_text())
-            time.sleep(1.5)
-            second = restarts(flaky.inner_text())
-            assert "*" in sleeping.inner_text()  # the time.sleep(3) cell is still running
-            assert second > first, (first, second)
-            page.screenshot(path=str(ARTIFACTS / "tree-while-cell-blocks.png"))
+        flaky.click()  # details: the last exception, and the restart / terminate buttons
+        page.wait_for_selector(".scope-ext-tree-details pre", timeout=10_000)
+        assert "RuntimeError" in page.locator(".scope-ext-tree-details pre").first.inner_text()
 
-            flaky.click()  # details: the last exception, and the restart / terminate buttons
-            page.wait_for_selector(".scope-ext-tree-details pre", timeout=10_000)
-            assert "RuntimeError" in page.locator(".scope-ext-tree-details pre").first.inner_text()
-
-            tabs = page.locator(".jupyter-widgets.widget-tab").last
-            tabs.wait_for(timeout=60_000)
-            tabs.scroll_into_view_if_needed()
-            tabs.get_by_text("events", exact=True).click()
-            page.wait_for_selector(".scope-ext-event", timeout=30_000)
-            assert page.locator(".scope-ext-event", has_text="scope.process.crashed").count() > 0
-            tabs.get_by_text("telemetry", exact=True).click()
-            page.wait_for_selector(".scope-ext-chart", timeout=30_000)
-            tabs.get_by_text("supervision", exact=True).click()
-            tabs.locator(".scope-ext-node[data-path='production/chaos/flaky']").click()
-            tabs.locator(".scope-ext-tree-details pre").wait_for(timeout=10_000)
-            time.sleep(0.5)
-            tabs.screenshot(path=str(ARTIFACTS / "dashboard.png"))  # the README's picture
-            assert errors == []  # no uncaught error in the page
-        finally:
-            page.screenshot(path=str(ARTIFACTS / "last-page.png"))
-            browser.close()
+        tabs = page.locator(".jupyter-widgets.widget-tab").last
+        tabs.wait_for(timeout=60_000)
+        tabs.scroll_into_view_if_needed()
+        tabs.get_by_text("events", exact=True).click()
+        page.wait_for_selector(".scope-ext-event", timeout=30_000)
+        assert page.locator(".scope-ext-event", has_text="scope.process.crashed").count() > 0
+        tabs.get_by_text("telemetry", exact=True).click()
+        page.wait_for_selector(".scope-ext-chart", timeout=30_000)
+        tabs.get_by_text("supervision", exact=True).click()
+        tabs.locator(".scope-ext-node[data-path='production/chaos/flaky']").click()
+        tabs.locator(".scope-ext-tree-details pre").wait_for(timeout=10_000)
+        time.sleep(0.5)
+        tabs.screenshot(path=str(ARTIFACTS / "dashboard.png"))  # the README's picture
+        assert errors == []  # no uncaught error in the page
 
 
 def test_the_timeline_stays_smooth_with_100000_events(lab):
-    from playwright.sync_api import sync_playwright
+    base, token, _ = lab
+    with chromium_page("timeline-100k.png") as (page, errors):
+        open_notebook(page, base, token, "flood.ipynb")
+        run_menu(page, "Run All Cells")
+        timeline = page.locator(".scope-ext-timeline")
+        count = timeline.locator(".scope-ext-count")
+        page.wait_for_function("el => el.textContent.startsWith('100000 of 100000')",
+                               arg=count.element_handle(timeout=60_000), timeout=60_000)
+        assert float(timeline.get_attribute("data-apply-ms")) < 250  # applying a batch to a full ring
+        scroll_ms = page.evaluate("""() => {
+            const viewport = document.querySelector('.scope-ext-viewport');
+            const started = performance.now();
+            for (let i = 0; i < 50; i++) {
+                viewport.scrollTop = (i * 7919 % 100) / 100 * viewport.scrollHeight;
+                viewport.dispatchEvent(new Event('scroll'));
+            }
+            return (performance.now() - started) / 50;
+        }""")
+        assert scroll_ms < 16, scroll_ms  # each jump draws within a frame
+        assert timeline.locator(".scope-ext-event").count() < 80  # only the rows in sight exist
+        timeline.locator("input[placeholder='correlation id']").fill("c7")
+        page.wait_for_function("el => el.textContent.startsWith('1000 of 100000')", arg=count.element_handle())
+        assert errors == []
 
-    base, token = lab
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            open_notebook(page, base, token, "flood.ipynb")
-            run_menu(page, "Run All Cells")
-            timeline = page.locator(".scope-ext-timeline")
-            count = timeline.locator(".scope-ext-count")
-            page.wait_for_function("el => el.textContent.startsWith('100000 of 100000')",
-                                   arg=count.element_handle(timeout=60_000), timeout=60_000)
-            assert float(timeline.get_attribute("data-apply-ms")) < 250  # applying a batch to a full ring
-            scroll_ms = page.evaluate("""() => {
-                const viewport = document.querySelector('.scope-ext-viewport');
-                const started = performance.now();
-                for (let i = 0; i < 50; i++) {
-                    viewport.scrollTop = (i * 7919 % 100) / 100 * viewport.scrollHeight;
-                    viewport.dispatchEvent(new Event('scroll'));
-                }
-                return (performance.now() - started) / 50;
-            }""")
-            assert scroll_ms < 16, scroll_ms  # each jump draws within a frame
-            assert timeline.locator(".scope-ext-event").count() < 80  # only the rows in sight exist
-            timeline.locator("input[placeholder='correlation id']").fill("c7")
-            page.wait_for_function("el => el.textContent.startsWith('1000 of 100000')", arg=count.element_handle())
-        finally:
-            page.screenshot(path=str(ARTIFACTS / "timeline-100k.png"))
-            browser.close()
+
+def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
+    base, token, _ = lab
+    with chromium_page("last-page-sidebar.png") as (page, errors):
+        open_notebook(page, base, token, "sidebar.ipynb")
+        page.locator(".jp-SideBar li[data-id='scope-ext-sidebar']").click()
+        sidebar = page.locator("#scope-ext-sidebar")
+        sidebar.get_by_text("scope_ext is not loaded in this kernel").wait_for(timeout=30_000)  # the empty state
+
+        sidebar.locator("button[data-command='scope-ext:start-runtime']").click()
+        production = sidebar.locator(".scope-ext-sidebar-ns[data-namespace='production']")
+        production.wait_for(timeout=30_000)  # the kernel announced itself; the sidebar connected
+        assert sidebar.locator(".scope-ext-sidebar-service[data-path='production/foundation/events']").count() == 1
+        production.locator(".scope-ext-health[data-health='healthy']").wait_for(timeout=30_000)
+
+        cells = page.locator(".jp-CodeCell")
+        cells.nth(2).locator(".jp-InputPrompt").click()  # select the sleeping cell
+        run_menu(page, "Run All Above Selected Cell")
+        flaky = sidebar.locator(".scope-ext-sidebar-service[data-path='production/chaos/flaky']")
+        flaky.wait_for(timeout=30_000)
+        cells.nth(2).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")  # time.sleep(3)
+        sleeping = cells.nth(2).locator(".jp-InputPrompt")
+        page.wait_for_function("el => el.textContent.includes('*')", arg=sleeping.element_handle(), timeout=10_000)
+        first = restarts(flaky.inner_text())
+        time.sleep(1.5)
+        second = restarts(flaky.inner_text())
+        assert "*" in sleeping.inner_text() and second > first, (first, second)  # live while the cell runs
+        sidebar.locator(".scope-ext-sidebar-event", has_text="scope.process.crashed").first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "sidebar.png"))
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=30_000)
+
+        pause = sidebar.locator("button[data-command='scope-ext:toggle-pause']")
+        assert pause.inner_text() == "Pause Live Updates"
+        pause.click()
+        sidebar.locator(".scope-ext-sidebar-status", has_text="paused").wait_for(timeout=10_000)
+        held = flaky.inner_text()
+        time.sleep(1.5)
+        assert flaky.inner_text() == held  # nothing moves while paused
+        sidebar.locator("button[data-command='scope-ext:toggle-pause']", has_text="Resume Live Updates").click()
+        until(lambda: flaky.inner_text() != held, "an update after resuming")
+
+        page.keyboard.press("Control+Shift+c")  # the palette lists the commands under "Scope"
+        page.keyboard.type("Scope")
+        palette = page.locator("#command-palette")
+        for label in ("Open Dashboard", "Open Event Timeline", "Pause Live Updates", "Start Runtime"):
+            palette.locator(".lm-CommandPalette-item", has_text=label).wait_for(timeout=10_000)
+        page.keyboard.press("Escape")
+
+        sidebar.locator("button[data-command='scope-ext:open-dashboard']").click()
+        dashboard = page.locator(".jp-MainAreaWidget", has=page.locator(".widget-tab"))
+        dashboard.locator(".scope-ext-live .scope-ext-node[data-path='production/chaos/flaky']").wait_for(
+            timeout=30_000)  # the live widget, not the snapshot
+        sidebar.locator("button[data-command='scope-ext:open-timeline']").click()
+        timeline = page.locator(".jp-MainAreaWidget", has=page.locator(".scope-ext-timeline"),
+                                has_not=page.locator(".widget-tab"))
+        timeline.locator(".scope-ext-live .scope-ext-event").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "sidebar-commands.png"))
+
+        page.locator(".lm-TabBar-tabLabel", has_text=re.compile(r"^sidebar\.ipynb$")).click()  # back to the notebook
+        page.get_by_role("menuitem", name="Kernel", exact=True).click()  # a restarted kernel has no scope_ext
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Restart Kernel…$")).click()
+        page.locator(".jp-Dialog button", has_text="Restart").click()
+        sidebar.get_by_text("scope_ext is not loaded in this kernel").wait_for(timeout=30_000)
+        assert errors == []
+
+
+def test_a_saved_notebook_reopens_with_its_views_last_state(lab):
+    base, token, folder = lab
+    with chromium_page("reopened-snapshot.png") as (page, errors):
+        open_notebook(page, base, token, "saved.ipynb")
+        run_menu(page, "Run All Cells")
+        live = page.locator(".scope-ext-live .scope-ext-node[data-path='production/chaos/flaky']").first
+        live.wait_for(timeout=60_000)
+        until(lambda: restarts(live.inner_text()) >= 5, "the live tree shows restarts")
+        shown = restarts(live.inner_text())
+        page.keyboard.press("Control+s")
+        page.wait_for_selector(".jp-mod-dirty", state="detached", timeout=10_000)
+
+        saved = nbformat.read(folder / "saved.ipynb", 4)
+        tree = saved.cells[2].outputs[0]["data"]["application/vnd.scope-ext.snapshot+json"]
+        flaky = tree["batch"]["set"]["production/chaos/flaky"]
+        assert flaky["restarts"] >= shown > 0  # the page's last state, not the state when displayed
+        dashboard = saved.cells[3].outputs[0]["data"]["application/vnd.scope-ext.snapshot+json"]
+        assert [view["kind"] for view in dashboard["views"]] == ["tree", "timeline", "telemetry"]
+
+        with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=5) as reply:
+            sessions = json.load(reply)
+        for session in sessions:  # the kernel goes: its widget models with it
+            request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}",
+                                             method="DELETE")
+            urllib.request.urlopen(request, timeout=10).close()
+        open_notebook(page, base, token, "saved.ipynb")  # a new kernel, without scope_ext
+        cells = page.locator(".jp-CodeCell")
+        snapshot = cells.nth(2).locator(".scope-ext-snapshot .scope-ext-node[data-path='production/chaos/flaky']")
+        snapshot.wait_for(timeout=30_000)
+        assert restarts(snapshot.inner_text()) == flaky["restarts"]
+        assert "saved snapshot of" in cells.nth(2).locator(".scope-ext-snapshot-note").inner_text()
+        board = cells.nth(3).locator(".scope-ext-tabs")
+        board.get_by_text("events", exact=True).click()
+        cells.nth(3).locator(".scope-ext-event", has_text="scope.process.crashed").first.wait_for(timeout=10_000)
+        board.get_by_text("telemetry", exact=True).click()
+        cells.nth(3).locator(".scope-ext-chart").first.wait_for(timeout=10_000)
+        time.sleep(3)  # ipywidgets gives up on the models by now
+        assert page.get_by_text("model not found").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "reopened-snapshot.png"))
+        assert errors == []

@@ -2,61 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
-from queue import Empty
 
-import pytest
-from jupyter_client.manager import start_new_kernel
-
-
-class Kernel:
-    """A running kernel and a helper that executes a cell and collects what it printed."""
-
-    def __init__(self) -> None:
-        self.km, self.kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
-
-    def execute(self, code: str, timeout: float = 30.0, interrupt_after: float | None = None) -> dict:
-        msg_id = self.kc.execute(textwrap.dedent(code))
-        out = {"stdout": "", "stderr": "", "error": None, "results": []}
-        interrupted = False
-        while True:
-            try:
-                msg = self.kc.get_iopub_msg(timeout=interrupt_after if (interrupt_after and not interrupted) else timeout)
-            except Empty:
-                if interrupt_after and not interrupted:
-                    self.km.interrupt_kernel()
-                    interrupted = True
-                    continue
-                raise
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out[content["name"]] += content["text"]
-            elif kind == "error":
-                out["error"] = (content["ename"], content["evalue"])
-            elif kind == "execute_result":
-                out["results"].append(content["data"].get("text/plain", ""))
-            elif kind == "status" and content["execution_state"] == "idle":
-                return out
-
-    def ok(self, code: str, **kw) -> dict:
-        out = self.execute(code, **kw)
-        assert out["error"] is None, out
-        return out
-
-    def close(self, now: bool = True) -> None:
-        self.kc.stop_channels()
-        self.km.shutdown_kernel(now=now)
-
-
-@pytest.fixture
-def kernel():
-    k = Kernel()
-    yield k
-    k.close()
-
+from kernel_client import FLAKY, Kernel
 
 TICKER = """
 import time, scope_ext
@@ -144,21 +92,7 @@ def test_kernel_shutdown_stops_the_runtime_cleanly(tmp_path: Path):
 
 def test_live_tree_view_streams_batches_while_a_cell_blocks(kernel):
     kernel.ok("%load_ext scope_ext")
-    kernel.ok("""
-        import trio, scope_ext as sx
-
-        class Flaky(sx.Service):
-            def init(self):
-                self.send_after(0.01, "crash")
-            def handle_info(self, message):
-                raise RuntimeError("crash")  # restarts about 100 times a second
-
-        async def start():
-            await sx.runtime_thread().runtime.production.start(
-                sx.Supervisor, [sx.ChildSpec("flaky", Flaky)], "one_for_one", 10_000, 1.0, id="app")
-
-        sx.runtime_thread().run(start)
-    """)
+    kernel.ok(FLAKY.format(delay=0.01))  # restarts about 100 times a second
     msg_id = kernel.kc.execute("view = %scope tree\nview")
     bundle = None
     while bundle is None:

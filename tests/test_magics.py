@@ -68,7 +68,7 @@ def test_help_lists_every_command_and_each_command_has_usage(shell, capsys):
     scope(shell, "help")
     listed = capsys.readouterr().out
     for command in ("start", "stop", "status", "ns", "tree", "events", "telemetry", "config", "parse", "query",
-                    "sql", "grep", "restart", "terminate", "dashboard"):
+                    "sql", "grep", "restart", "terminate", "timeline", "dashboard"):
         assert f"%scope {command}" in listed
     scope(shell, "help events")
     assert "--correlation" in capsys.readouterr().out
@@ -183,6 +183,16 @@ def test_dashboard_outside_a_kernel_is_a_rich_overview(shell):
     assert repr(overview) == "<scope_ext overview: production>"
     html = overview._repr_mimebundle_()["text/html"]
     assert "events in production" in html and "telemetry in production" in html
+
+
+def test_timeline_outside_a_kernel_is_a_table_of_recent_events(shell):
+    rt = extension.runtime_thread()
+    found = rt.run_sync(lambda: rt.runtime.production.foundation)
+    rt.run(lambda: found.events.store_batch([("demo.tick", {"i": i}, None) for i in range(60)]))
+    table = scope(shell, "timeline")
+    assert table.columns == ("id", "time", "namespace", "type", "severity", "correlation")
+    assert len(table.rows) == 50 and table.rows[-1][3] == "demo.tick"  # the newest 50, oldest first
+    assert [row[0] for row in table.rows] == sorted(row[0] for row in table.rows)
 
 
 def test_stop_and_start(shell):

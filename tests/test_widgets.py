@@ -9,7 +9,7 @@ import trio
 
 import scope_ext as sx
 from scope_ext._supervisor import supervised
-from scope_ext._widgets import SNAPSHOT_MIME, TreeView, tree_nodes
+from scope_ext._widgets import SNAPSHOT_MIME, Publisher, TreeView, tree_nodes
 
 
 class Flaky(sx.Service):
@@ -108,6 +108,19 @@ def test_the_publisher_sends_at_most_ten_batches_a_second_and_respects_pause_and
     while len(sent) == before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(sent) > before
+    publisher = Publisher.of(thread)
+    publisher.paused = True  # the Scope sidebar's pause holds every view of the runtime
+    time.sleep(0.15)
+    before = len(sent)
+    crash(thread, 5)
+    time.sleep(0.3)
+    assert len(sent) == before
+    publisher.paused = False
+    publisher.wake()
+    deadline = time.monotonic() + 2
+    while len(sent) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(sent) > before
     view.close()
 
 
@@ -143,7 +156,9 @@ def test_display_carries_a_static_snapshot_for_saved_notebooks(thread):
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in data
     assert "flaky" in data["text/html"] and data["text/plain"] == "<RuntimeSnapshot running: production>"
-    assert data[SNAPSHOT_MIME]["kind"] == "tree" and "production/app/flaky" in data[SNAPSHOT_MIME]["nodes"]
+    saved = data[SNAPSHOT_MIME]
+    assert saved["v"] == 1 and saved["kind"] == "tree" and saved["batch"]["reset"] is True
+    assert saved["batch"]["set"]["production/app/flaky"]["status"] == "running"
     view.close()
 
 
@@ -179,7 +194,8 @@ def test_timeline_replays_history_then_appends_only_new_events(thread):
         total += len(batch["items"]) if batch else 0
     assert total == 20_000  # nothing lost, nothing repeated
     text, _, snapshot = view.saved()
-    assert text == "<event timeline>" and snapshot["kind"] == "timeline" and len(snapshot["events"]) == 500
+    assert text == "<event timeline>" and snapshot["kind"] == "timeline"
+    assert len(snapshot["batch"]["items"]) == 500 and snapshot["traits"]["ring"] == view.ring
     view.close()
 
 

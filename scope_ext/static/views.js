@@ -1,12 +1,21 @@
-// scope_ext's live views (one anywidget front-end module for all of them; no imports, nothing
-// fetched). A view's model says which it is (`kind`); every view says hello when it opens or
-// reconnects (the kernel answers with everything), reports whether it is in sight (hidden views
-// get no updates), and then applies the batches the kernel sends.
+// scope_ext's views (one module for all of them; no imports, nothing fetched). Two users:
+// - anywidget (the default export): live views. A view's model says which it is (`kind`); every
+//   view says hello when it opens or reconnects (the kernel answers with everything), reports
+//   whether it is in sight (hidden views get no updates), and then applies the batches the kernel
+//   sends. Its element carries `data-scope-kind` and `scopeSnapshot()`, its state now as a snapshot.
+// - the JupyterLab extension (`renderSnapshot`): a saved snapshot drawn by the same code, static.
+//
+// A snapshot (`application/vnd.scope-ext.snapshot+json`) is {v: 1, kind, at, traits, batch}: the
+// view's kind, when it was taken (s since the epoch), the model's traits, and the batch that
+// would rebuild the view from nothing (`reset: true`). A dashboard is {v: 1, kind: "dashboard",
+// at, views: [snapshot, ...]}.
 
 // What the kernel sent lives with the model, not the view: batches that arrive before a view
 // renders (the kernel starts sending when the output is displayed) are kept, and every view of
 // the model draws from the same state.
 const POINTS = 1000;  // a telemetry chart's points
+const SAVED_EVENTS = 500;  // a saved timeline keeps the newest events only: notebooks stay small
+export const SNAPSHOT_VERSION = 1;
 const STORES = {
   tree: {
     make: () => ({ nodes: new Map() }),
@@ -15,6 +24,11 @@ const STORES = {
       if (msg.reset) state.nodes.clear();
       for (const [path, node] of Object.entries(msg.set || {})) state.nodes.set(path, { ...node, path });
       for (const path of msg.del || []) state.nodes.delete(path);
+    },
+    save(state) {
+      const set = {};
+      for (const [path, { path: _, ...node }] of state.nodes) set[path] = node;
+      return { t: "tree", reset: true, set, del: [] };
     },
   },
   timeline: {
@@ -26,6 +40,7 @@ const STORES = {
       const limit = model.get("ring");
       if (state.events.length > limit) state.events = state.events.slice(state.events.length - limit);
     },
+    save: (state) => ({ t: "events", reset: true, items: state.events.slice(-SAVED_EVENTS) }),
   },
   telemetry: {
     make: () => ({ metrics: new Map() }),
@@ -38,13 +53,29 @@ const STORES = {
         state.metrics.set(name, { kind: m.kind, summary: m.summary, points });
       }
     },
+    save: (state) => ({ t: "metrics", reset: true, metrics: Object.fromEntries(state.metrics) }),
   },
   progress: {
     make: () => ({ last: null }),
     apply(state, msg) { if (msg.t === "progress") state.last = msg; },
+    save: (state) => state.last,
   },
 };
+const TRAITS = ["namespace", "ring", "interval"];  // what a snapshot keeps of a model
+
+// An entry is one model's state and its views' listeners; `live` is false for a saved snapshot.
+function makeEntry(kind, live) {
+  return { kind, state: STORES[kind].make(), listeners: new Set(), received: false, live, at: null };
+}
+
 function connect(model, el, entry, onMessage) {
+  if (!entry.live) return () => {};
+  el.dataset.scopeKind = entry.kind;
+  el.scopeSnapshot = () => ({
+    v: SNAPSHOT_VERSION, kind: entry.kind, at: Date.now() / 1000,
+    traits: Object.fromEntries(TRAITS.map((name) => [name, model.get(name)]).filter(([, v]) => v != null)),
+    batch: STORES[entry.kind].save(entry.state),
+  });
   entry.listeners.add(onMessage);
   const observer = new IntersectionObserver((entries) => {
     model.send({ t: "visible", value: entries.some((e) => e.isIntersecting) });
@@ -64,9 +95,9 @@ const STATUS_COLOR = {
 };
 const collapsedByModel = new Map();
 
-function uptime(started) {
+function uptime(started, now) {
   if (started == null) return "";
-  const s = Math.max(0, Date.now() / 1000 - started);
+  const s = Math.max(0, now - started);
   if (s < 60) return `${s.toFixed(0)}s`;
   const m = Math.floor(s / 60);
   return m < 60 ? `${m}m${String(Math.floor(s % 60)).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
@@ -116,10 +147,15 @@ function renderTree({ model, el }, entry) {
     if (node.strategy) text += `  ${node.strategy}  budget ${node.used}/${node.max} (${node.left} left)`;
     else if (node.capacity) text += `  mailbox ${node.mailbox}/${node.capacity}`;
     if (node.restarts) text += `  restarts ${node.restarts}`;
-    if (node.started != null) text += `  up ${uptime(node.started)}`;
+    if (node.started != null) text += `  up ${uptime(node.started, entry.at ?? Date.now() / 1000)}`;
     label.textContent = text;
     line.append(toggle, dot, label);
-    line.onclick = () => { selected = node.path; details = null; model.send({ t: "details", path: node.path }); draw(); };
+    line.onclick = () => {
+      selected = node.path;
+      details = entry.live ? null : { error: node.error, events: [] };  // a snapshot has the last error only
+      if (entry.live) model.send({ t: "details", path: node.path });
+      draw();
+    };
     list.append(line);
     if (!collapsed.has(node.path)) for (const kid of kids) row(kid, depth + 1);
   }
@@ -138,7 +174,7 @@ function renderTree({ model, el }, entry) {
     title.className = "scope-ext-details-title";
     title.textContent = `${node.id} (${node.kind}, ${node.status})`;
     panel.append(title);
-    if (node.kind !== "namespace") {
+    if (node.kind !== "namespace" && entry.live) {
       for (const name of ["restart", "terminate"]) {
         const button = document.createElement("button");
         button.textContent = name;
@@ -186,7 +222,7 @@ function renderTree({ model, el }, entry) {
     }
   }
 
-  const clock = setInterval(draw, 1000);  // uptimes tick here, not over the wire
+  const clock = entry.live ? setInterval(draw, 1000) : null;  // uptimes tick here, not over the wire
   draw();
   const disconnect = connect(model, el, entry, onMessage);
   return () => { clearInterval(clock); disconnect(); };
@@ -394,8 +430,8 @@ export default () => {
   let entry = null;
   return {
     initialize({ model }) {
-      const store = STORES[model.get("kind")];
-      entry = { state: store.make(), listeners: new Set(), received: false };
+      entry = makeEntry(model.get("kind"), true);
+      const store = STORES[entry.kind];
       model.on("msg:custom", (msg) => {
         entry.received = true;
         store.apply(entry.state, msg, model);
@@ -405,3 +441,53 @@ export default () => {
     render: ({ model, el }) => VIEWS[model.get("kind")]({ model, el }, entry),
   };
 };
+
+// A saved snapshot, drawn into `el` by the live views' own code with nothing to talk to.
+// Returns a function that disposes of what it drew; a snapshot it cannot read raises an Error
+// that says why.
+const DASHBOARD_TABS = { tree: "supervision", timeline: "events", telemetry: "telemetry", progress: "progress" };
+
+export function renderSnapshot(snapshot, el) {
+  if (snapshot == null || typeof snapshot !== "object") throw new Error("a scope_ext snapshot must be an object");
+  if (snapshot.v !== SNAPSHOT_VERSION) {
+    throw new Error(`snapshot version ${snapshot.v} is not one this version reads (${SNAPSHOT_VERSION})`);
+  }
+  if (snapshot.kind === "dashboard") return renderDashboard(snapshot, el);
+  const render = VIEWS[snapshot.kind];
+  if (render === undefined) {
+    throw new Error(`unknown snapshot kind ${JSON.stringify(snapshot.kind)}; known: ${Object.keys(VIEWS).join(", ")}`);
+  }
+  const entry = makeEntry(snapshot.kind, false);
+  entry.at = snapshot.at;
+  const traits = { ring: 100000, ...snapshot.traits };
+  const model = { get: (name) => traits[name], send() {}, on() {} };
+  if (snapshot.batch != null) STORES[snapshot.kind].apply(entry.state, snapshot.batch, model);
+  entry.received = true;
+  el.classList.add("scope-ext-snapshot");
+  return render({ model, el }, entry);
+}
+
+function renderDashboard(snapshot, el) {
+  const bar = document.createElement("div");
+  bar.className = "scope-ext-tabs";
+  const pages = [];
+  const disposers = [];
+  for (const view of snapshot.views || []) {
+    const page = document.createElement("div");  // hidden or not; the view inside sets its own display
+    page.className = "scope-ext-page";
+    const body = document.createElement("div");
+    page.append(body);
+    disposers.push(renderSnapshot(view, body));
+    const button = document.createElement("button");
+    button.textContent = DASHBOARD_TABS[view.kind] || view.kind;
+    button.onclick = () => show(pages.indexOf(page));
+    bar.append(button);
+    pages.push(page);
+  }
+  function show(index) {
+    pages.forEach((page, i) => { page.hidden = i !== index; bar.children[i].classList.toggle("selected", i === index); });
+  }
+  el.append(bar, ...pages);
+  if (pages.length) show(0);
+  return () => disposers.forEach((dispose) => dispose());
+}

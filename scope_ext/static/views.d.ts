@@ -1,0 +1,11 @@
+// Types of views.js for the JupyterLab extension (labextension/), which draws saved snapshots
+// with the same code as the live views.
+
+/** The snapshot format views.js writes and reads. */
+export declare const SNAPSHOT_VERSION: number;
+
+/** Draw a saved snapshot into `el`; returns what disposes of it. Throws an Error naming what is wrong. */
+export declare function renderSnapshot(snapshot: unknown, el: HTMLElement): () => void;
+
+declare const _default: () => unknown;
+export default _default;
