@@ -335,6 +335,8 @@ def test_a_saved_notebook_reopens_with_its_views_last_state(lab):
         tree = saved.cells[2].outputs[0]["data"]["application/vnd.scope-ext.snapshot+json"]
         flaky = tree["batch"]["set"]["production/chaos/flaky"]
         assert flaky["restarts"] >= shown > 0  # the page's last state, not the state when displayed
+        html = saved.cells[2].outputs[0]["data"]["text/html"]  # and so is the HTML, for viewers without the extension
+        assert f"flaky running  mailbox 0/1000  restarts {flaky['restarts']}" in html
         dashboard = saved.cells[3].outputs[0]["data"]["application/vnd.scope-ext.snapshot+json"]
         assert [view["kind"] for view in dashboard["views"]] == ["tree", "timeline", "telemetry"]
 

@@ -6,14 +6,15 @@
  * kernel), it shows the live widget; otherwise (a reopened notebook, a new kernel, an untrusted
  * output) it draws the snapshot with the live views' own code (`scope_ext/static/views.js`)
  * instead of ipywidgets' "model not found". When a notebook is saved, each live view's current
- * state becomes its output's snapshot, so a reopened notebook shows the last state.
+ * state becomes its output's snapshot and HTML fallback, so a reopened notebook shows the last
+ * state, with this extension or without it.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Message, MessageLoop } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { renderSnapshot } from '../../scope_ext/static/views.js';
+import { renderSnapshot, snapshotHTML } from '../../scope_ext/static/views.js';
 
 export const SNAPSHOT_MIME = 'application/vnd.scope-ext.snapshot+json';
 export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
@@ -85,7 +86,8 @@ export class SnapshotRenderer extends Panel implements IRenderMime.IRenderer {
     const fresh = (
       saved?.kind === 'dashboard' ? { ...saved, at: Date.now() / 1000, views } : views[0]
     ) as ReadonlyPartialJSONObject;
-    this._model.setData({ data: { ...this._model.data, [SNAPSHOT_MIME]: fresh } });
+    const html = snapshotHTML(fresh); // for viewers without this extension
+    this._model.setData({ data: { ...this._model.data, [SNAPSHOT_MIME]: fresh, 'text/html': html } });
     return true;
   }
 

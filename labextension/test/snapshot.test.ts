@@ -2,7 +2,7 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 import { describe, expect, it, vi } from 'vitest';
 
-import liveViews, { renderSnapshot } from '../../scope_ext/static/views.js';
+import liveViews, { renderSnapshot, snapshotHTML } from '../../scope_ext/static/views.js';
 import { SNAPSHOT_MIME, SnapshotRenderer, storeLastStates, WIDGET_VIEW_MIME } from '../src/snapshot';
 
 const node = (p: string | null, i: number, id: string, restarts = 0) => ({
@@ -101,6 +101,31 @@ describe('renderSnapshot (views.js)', () => {
   });
 });
 
+describe('snapshotHTML (views.js)', () => {
+  it('writes a tree as indented lines with inline colours, escaped', () => {
+    const snapshot = treeSnapshot(3);
+    (snapshot.batch.set as any)['production/<b>'] = node('production', 1, '<b>');
+    const html = snapshotHTML(snapshot);
+    expect(html).toContain('scope_ext tree snapshot of 1970-01-01 00:17:40 UTC');
+    expect(html).toContain('<span style="color:#2e7d32">●</span> flaky running  mailbox 0/10  restarts 3  up 1m00s');
+    expect(html).toContain('\n  <span style="color:#2e7d32">●</span> &lt;b&gt; running');
+    expect(html).not.toContain('<b>');
+    expect(html).not.toContain('class=');  // inline styles only: no stylesheet where it is read
+  });
+
+  it('writes a dashboard as its views under headings, the timeline’s newest 50 events', () => {
+    const items = Array.from({ length: 60 }, (_, i) => [i, i, 'production', 'tick', i % 2 ? 'error' : 'info', null, null, null, '{}']);
+    const timeline = { v: 1, kind: 'timeline', at: 1, traits: {}, batch: { t: 'events', reset: true, items } };
+    const html = snapshotHTML({ v: 1, kind: 'dashboard', at: 1, views: [treeSnapshot(0), timeline] });
+    expect(html.match(/<h4[^>]*>([a-z]+)<\/h4>/g)!.map(h => h.replace(/<[^>]+>/g, ''))).toEqual(['supervision', 'events']);
+    expect(html).toContain('60 events, the last 50');
+    expect((html.match(/<tr><td>/g) || []).length).toBe(50);
+    expect(html).toContain('<td>59</td>');
+    expect(html).not.toContain('<td>9</td>');
+    expect(() => snapshotHTML({ v: 1, kind: 'dashboard', at: 1, views: [{ v: 1, kind: 'pie' }] })).toThrow(/unknown/);
+  });
+});
+
 describe('SnapshotRenderer', () => {
   it('shows the live widget when its model exists, and stores its state on save', async () => {
     const fresh = treeSnapshot(9);
@@ -113,6 +138,7 @@ describe('SnapshotRenderer', () => {
     expect(storeLastStates(document.body)).toBe(1);
     expect(model.setData).toHaveBeenCalledTimes(1);
     expect(model.data[SNAPSHOT_MIME]).toBe(fresh);
+    expect(model.data['text/html']).toBe(snapshotHTML(fresh)); // viewers without the extension see it too
     await renderer.renderModel(model); // what setData leads to: nothing changes on screen
     expect(renderer.isLive).toBe(true);
     renderer.dispose();

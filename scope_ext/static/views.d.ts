@@ -7,5 +7,8 @@ export declare const SNAPSHOT_VERSION: number;
 /** Draw a saved snapshot into `el`; returns what disposes of it. Throws an Error naming what is wrong. */
 export declare function renderSnapshot(snapshot: unknown, el: HTMLElement): () => void;
 
+/** A snapshot as static HTML with inline styles only (for viewers without the extension). */
+export declare function snapshotHTML(snapshot: unknown): string;
+
 declare const _default: () => unknown;
 export default _default;

@@ -103,6 +103,26 @@ function uptime(started, now) {
   return m < 60 ? `${m}m${String(Math.floor(s % 60)).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
+function nodeText(node, now) {
+  let text = `${node.id} ${node.status}`;
+  if (node.strategy) text += `  ${node.strategy}  budget ${node.used}/${node.max} (${node.left} left)`;
+  else if (node.capacity) text += `  mailbox ${node.mailbox}/${node.capacity}`;
+  if (node.restarts) text += `  restarts ${node.restarts}`;
+  if (node.started != null) text += `  up ${uptime(node.started, now)}`;
+  return text;
+}
+
+// Each parent's children (null: the namespaces), in order.
+function childrenIndex(nodes) {
+  const byParent = new Map();
+  for (const node of nodes.values()) {
+    if (!byParent.has(node.p)) byParent.set(node.p, []);
+    byParent.get(node.p).push(node);
+  }
+  for (const kids of byParent.values()) kids.sort((a, b) => a.i - b.i);
+  return byParent;
+}
+
 function renderTree({ model, el }, entry) {
   const { nodes } = entry.state;
   let byParent = new Map();
@@ -143,12 +163,7 @@ function renderTree({ model, el }, entry) {
     dot.style.background = STATUS_COLOR[node.status] || "#000";
     const label = document.createElement("span");
     label.className = "scope-ext-label";
-    let text = `${node.id} ${node.status}`;
-    if (node.strategy) text += `  ${node.strategy}  budget ${node.used}/${node.max} (${node.left} left)`;
-    else if (node.capacity) text += `  mailbox ${node.mailbox}/${node.capacity}`;
-    if (node.restarts) text += `  restarts ${node.restarts}`;
-    if (node.started != null) text += `  up ${uptime(node.started, entry.at ?? Date.now() / 1000)}`;
-    label.textContent = text;
+    label.textContent = nodeText(node, entry.at ?? Date.now() / 1000);
     line.append(toggle, dot, label);
     line.onclick = () => {
       selected = node.path;
@@ -197,12 +212,7 @@ function renderTree({ model, el }, entry) {
   }
 
   function draw() {
-    byParent = new Map();
-    for (const node of nodes.values()) {
-      if (!byParent.has(node.p)) byParent.set(node.p, []);
-      byParent.get(node.p).push(node);
-    }
-    for (const kids of byParent.values()) kids.sort((a, b) => a.i - b.i);
+    byParent = childrenIndex(nodes);
     list.replaceChildren();
     for (const root of children(null)) row(root, 0);
     drawDetails();
@@ -448,23 +458,32 @@ export default () => {
 const DASHBOARD_TABS = { tree: "supervision", timeline: "events", telemetry: "telemetry", progress: "progress" };
 
 export function renderSnapshot(snapshot, el) {
+  check(snapshot);
+  if (snapshot.kind === "dashboard") return renderDashboard(snapshot, el);
+  const { entry, model } = load(snapshot);
+  el.classList.add("scope-ext-snapshot");
+  return VIEWS[snapshot.kind]({ model, el }, entry);
+}
+
+function check(snapshot) {
   if (snapshot == null || typeof snapshot !== "object") throw new Error("a scope_ext snapshot must be an object");
   if (snapshot.v !== SNAPSHOT_VERSION) {
     throw new Error(`snapshot version ${snapshot.v} is not one this version reads (${SNAPSHOT_VERSION})`);
   }
-  if (snapshot.kind === "dashboard") return renderDashboard(snapshot, el);
-  const render = VIEWS[snapshot.kind];
-  if (render === undefined) {
+  if (snapshot.kind !== "dashboard" && VIEWS[snapshot.kind] === undefined) {
     throw new Error(`unknown snapshot kind ${JSON.stringify(snapshot.kind)}; known: ${Object.keys(VIEWS).join(", ")}`);
   }
+}
+
+// A view's snapshot as an entry with its state, and a model that answers with its traits.
+function load(snapshot) {
   const entry = makeEntry(snapshot.kind, false);
   entry.at = snapshot.at;
+  entry.received = true;
   const traits = { ring: 100000, ...snapshot.traits };
   const model = { get: (name) => traits[name], send() {}, on() {} };
   if (snapshot.batch != null) STORES[snapshot.kind].apply(entry.state, snapshot.batch, model);
-  entry.received = true;
-  el.classList.add("scope-ext-snapshot");
-  return render({ model, el }, entry);
+  return { entry, model };
 }
 
 function renderDashboard(snapshot, el) {
@@ -490,4 +509,68 @@ function renderDashboard(snapshot, el) {
   el.append(bar, ...pages);
   if (pages.length) show(0);
   return () => disposers.forEach((dispose) => dispose());
+}
+
+// A snapshot as static HTML with inline styles only, for viewers without the JupyterLab extension
+// (GitHub, nbviewer): the extension stores it as the output's text/html when a notebook is saved.
+const HTML_ROWS = 50;
+
+function escapeHTML(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+const STATIC_HTML = {
+  tree(state, at) {
+    const lines = [];
+    const byParent = childrenIndex(state.nodes);
+    const walk = (parent, depth) => {
+      for (const node of byParent.get(parent) || []) {
+        const dot = `<span style="color:${STATUS_COLOR[node.status] || "#000"}">●</span>`;
+        lines.push(`${"  ".repeat(depth)}${dot} ${escapeHTML(nodeText(node, at))}`);
+        walk(node.path, depth + 1);
+      }
+    };
+    walk(null, 0);
+    return `<pre style="font-size:12px;line-height:1.4;margin:0">${lines.join("\n")}</pre>`;
+  },
+  timeline(state) {
+    const rows = state.events.slice(-HTML_ROWS).map((e) =>
+      `<tr><td>${e[0]}</td><td>${new Date(e[1] * 1000).toISOString().slice(11, 19)}</td><td>${escapeHTML(e[2])}</td>` +
+      `<td>${escapeHTML(e[3])}</td><td style="color:${SEVERITY_COLOR[e[4]] || "#000"}">${e[4]}</td>` +
+      `<td>${escapeHTML(e[5] ?? "")}</td></tr>`);
+    return table(["id", "time (UTC)", "namespace", "type", "severity", "correlation"], rows,
+      `${state.events.length} events, the last ${Math.min(HTML_ROWS, state.events.length)}`);
+  },
+  telemetry(state) {
+    const cell = (v) => `<td>${v == null ? "–" : escapeHTML(Number.isInteger(v) ? v : Number(v).toPrecision(4))}</td>`;
+    const rows = [...state.metrics.keys()].sort().map((name) => {
+      const m = state.metrics.get(name);
+      return `<tr><td>${escapeHTML(name)}</td><td>${escapeHTML(m.kind)}</td>${m.summary.map(cell).join("")}</tr>`;
+    });
+    return table(["metric", "kind", "value", "observed", "p50", "p90", "p99"], rows, "telemetry");
+  },
+  progress(state) {
+    const m = state.last;
+    return m ? `<div>${escapeHTML(`${m.title}: ${m.status}, ${m.files_done}/${m.files_total} files, ${m.errors} errors`)}</div>` : "";
+  },
+};
+
+function table(columns, rows, caption) {
+  const head = columns.map((c) => `<th style="text-align:left;padding:0 6px">${c}</th>`).join("");
+  return `<table style="font-size:12px;border-collapse:collapse"><caption style="text-align:left">${escapeHTML(caption)}` +
+    `</caption><tr>${head}</tr>${rows.join("")}</table>`;
+}
+
+export function snapshotHTML(snapshot) {
+  check(snapshot);
+  const taken = `scope_ext ${snapshot.kind} snapshot of ${new Date(snapshot.at * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC`;
+  const body = snapshot.kind === "dashboard"
+    ? snapshot.views.map((view) => `<h4 style="margin:8px 0 4px">${DASHBOARD_TABS[view.kind] || view.kind}</h4>${viewHTML(view)}`).join("")
+    : viewHTML(snapshot);
+  return `<div style="font-family:monospace"><div style="color:#777;font-style:italic">${taken}</div>${body}</div>`;
+}
+
+function viewHTML(snapshot) {
+  check(snapshot);
+  return STATIC_HTML[snapshot.kind](load(snapshot).entry.state, snapshot.at);
 }
