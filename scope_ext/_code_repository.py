@@ -12,7 +12,6 @@ own connections.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -250,7 +249,6 @@ class Repository:
         tables: list[list[tuple[Any, ...]]] = [[] for _ in _INSERTS]
         with conn:
             conn.execute("BEGIN")
-            ids = []
             for indexed, mtime_ns in batch:
                 rel = os.path.relpath(indexed.path, self.root)
                 self._delete(rel)
@@ -260,13 +258,15 @@ class Repository:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (indexed.module_id, rel, indexed.module, indexed.digest, indexed.size, mtime_ns, indexed.lines,
                      error.line if error else None, error.message if error else None))
-                ids.append(indexed.module_id)
                 for rows, table in zip(indexed.rows, tables, strict=True):
                     table.extend(rows)
+            # New classes get ids above every id now (rowids count up from the maximum), so their
+            # bases are found by the primary key: a bulk load has no index on module_id.
+            last_class = conn.execute("SELECT coalesce(max(id), 0) FROM classes").fetchone()[0]
             for statement, rows in zip(_INSERTS, tables, strict=True):
                 conn.executemany(statement, rows)
             conn.execute("INSERT INTO class_bases SELECT c.id, b.value FROM classes c, json_each(c.bases) b "
-                         "WHERE c.module_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+                         "WHERE c.id > ?", (last_class,))
         self.version += 1
         return len(batch)
 

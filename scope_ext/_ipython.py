@@ -8,7 +8,6 @@ import atexit
 import logging
 from typing import Any
 
-from . import _sidebar
 from ._magics import ScopeMagics
 from ._thread import RuntimeThread
 
@@ -28,6 +27,8 @@ def load_ipython_extension(ip: Any) -> None:
         atexit.register(_thread.stop)
     _thread.start()
     ip.register_magics(ScopeMagics(ip, _thread))
+    from . import _sidebar  # (widgets are imported only where a page can show them)
+
     _sidebar.register(ip, _thread)
 
 
@@ -35,6 +36,8 @@ def unload_ipython_extension(ip: Any) -> None:
     """``%unload_ext scope_ext``: stop the runtime cleanly."""
     global _thread
     if _thread is not None:
+        from . import _sidebar
+
         _sidebar.unregister(ip, _thread)
         _thread.stop()
         atexit.unregister(_thread.stop)
