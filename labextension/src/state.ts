@@ -72,7 +72,7 @@ export type SidebarMessage =
       runtime: string;
       paused: boolean;
       namespaces?: INamespaceInfo[];
-      tree: { set: Record<string, Omit<INodeInfo, 'path'>>; del: string[] } | null;
+      tree: { set: Record<string, INodeInfo>; del: string[] } | null;
       events: EventRow[];
     }
   | { t: 'paused'; value: boolean };
@@ -103,7 +103,7 @@ export function applyMessage(state: IScopeState, msg: SidebarMessage): IScopeSta
   }
   if (msg.tree) {
     for (const [path, node] of Object.entries(msg.tree.set)) {
-      state.nodes.set(path, node as INodeInfo);
+      state.nodes.set(path, node);
     }
     for (const path of msg.tree.del) {
       state.nodes.delete(path);
