@@ -11,10 +11,10 @@ from kernel_client import FLAKY, Kernel
 from scope_ext._sidebar import ANNOUNCE, TARGET
 
 
-def open_sidebar(k: Kernel, data: dict | None = None) -> str:
+def open_sidebar(k: Kernel) -> str:
     comm_id = uuid.uuid4().hex
     k.kc.shell_channel.send(k.kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": TARGET,
-                                                           "data": data or {}}))
+                                                           "data": {}}))
     return comm_id
 
 

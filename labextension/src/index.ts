@@ -1,11 +1,7 @@
 /**
  * scope_ext in JupyterLab: the snapshot renderer, the Scope sidebar, and the palette commands.
  */
-import {
-  ILabShell,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { OutputArea, OutputAreaModel } from '@jupyterlab/outputarea';
@@ -59,11 +55,10 @@ const sidebar: JupyterFrontEndPlugin<void> = {
   description: 'The Scope sidebar and the scope_ext commands for the current notebook kernel.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILabShell, ICommandPalette],
+  optional: [ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
-    labShell: ILabShell | null,
     palette: ICommandPalette | null
   ) => {
     const { commands, shell } = app;
@@ -165,7 +160,6 @@ const sidebar: JupyterFrontEndPlugin<void> = {
     }
     notebooks.currentChanged.connect(() => commands.notifyCommandChanged());
     shell.add(view, 'left', { rank: 600 });
-    labShell?.currentChanged.connect(() => commands.notifyCommandChanged());
   }
 };
 

@@ -7,6 +7,8 @@ import type { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { STATUS_COLOR } from '../../scope_ext/static/views.js';
+
 import type { ScopeConnection } from './connection';
 import { IScopeState, servicesOf } from './state';
 
@@ -18,15 +20,6 @@ export const CommandIDs = {
   pause: 'scope-ext:toggle-pause',
   show: 'scope-ext:show-sidebar'
 } as const;
-
-const STATUS_COLOR: Record<string, string> = {
-  running: '#2e7d32',
-  starting: '#00838f',
-  restarting: '#f9a825',
-  stopping: '#8e24aa',
-  stopped: '#9e9e9e',
-  down: '#c62828'
-};
 
 const EMPTY: Record<IScopeState['phase'], string> = {
   'no-kernel': 'Open a notebook with a running kernel to see its scope_ext runtime.',

@@ -4,6 +4,9 @@
 /** The snapshot format views.js writes and reads. */
 export declare const SNAPSHOT_VERSION: number;
 
+/** A service status's colour, as the tree draws it. */
+export declare const STATUS_COLOR: Record<string, string>;
+
 /** Draw a saved snapshot into `el`; returns what disposes of it. Throws an Error naming what is wrong. */
 export declare function renderSnapshot(snapshot: unknown, el: HTMLElement): () => void;
 

@@ -89,7 +89,7 @@ function connect(model, el, entry, onMessage) {
 // Supervision tree.
 // The kernel sends {t: "tree", set: {path: node}, del: [path]} batches at most ~10 per second;
 // the view keeps the nodes, redraws, and remembers what is collapsed per model across redraws.
-const STATUS_COLOR = {
+export const STATUS_COLOR = {  // also the Scope sidebar's (labextension/)
   running: "#2e7d32", starting: "#00838f", restarting: "#f9a825", stopping: "#8e24aa",
   stopped: "#9e9e9e", down: "#c62828", dropped: "#9e9e9e",
 };
