@@ -1,6 +1,7 @@
 """Code-layer benchmark on the standard library of the interpreter that runs it.
 
-Anchors measured in the same run: bare ``ast.parse`` of the same files over the same 2 processes;
+Anchors measured in the same run: bare ``ast.parse`` of the same files over the same 2 processes
+(alternating with the full index, best of :data:`ROUNDS` each);
 ``radon cc`` (complexity) and ``vulture`` (unused code) over the same files; the ``ast-grep`` CLI
 for the same structural pattern. Needs the ``bench`` extra (``pip install -e '.[bench]'``).
 
@@ -38,6 +39,9 @@ QUERIES = (
     "import cycles",
 )
 PATTERN = "$X.append($Y)"
+#: The full index and its anchor run alternately this many times, and each figure is the best of
+#: its runs: on a shared 2-core machine, other work only ever adds time (the pairs are printed too).
+ROUNDS = 3
 
 
 def corpus(quick: bool) -> tuple[str, list[str]]:
@@ -90,29 +94,33 @@ def corpus_folder(root: str, files: list[str], where: str) -> str:
 
 async def bench(quick: bool) -> Rows:
     root, files = corpus(quick)
-    anchor = bare_parse_seconds(files)
     with tempfile.TemporaryDirectory() as tmp:
         folder = corpus_folder(root, files, os.path.join(tmp, "corpus"))
         radon = tool_seconds([sys.executable, "-m", "radon", "cc", "-n", "C", "-j", folder])
         vulture = tool_seconds([sys.executable, "-m", "vulture", "--min-confidence", "60", folder])
         cli = shutil.which("ast-grep")
         grep_cli = tool_seconds([cli, "run", "-p", PATTERN, "--lang", "python", "-j", "2", folder]) if cli else float("nan")
-        index_path = os.path.join(tmp, "index.sqlite")
-        async with sx.open_runtime(foundation=True) as rt:
-            code = await start_code_layer(rt.production, folder, index_path=index_path,
-                                          exclude=["site-packages/"])
-            start = time.perf_counter()
-            run = await (await code.index()).wait()
-            index_s = time.perf_counter() - start
-            memory = resident_bytes()
-            query_ms = {}
-            for query in QUERIES:
+        anchors, indexes = [], []
+        for attempt in range(ROUNDS):  # the anchor and a full index into a new file, alternately
+            anchors.append(bare_parse_seconds(files))
+            index_path = os.path.join(tmp, f"index{attempt}.sqlite")
+            async with sx.open_runtime(foundation=True) as rt:
+                code = await start_code_layer(rt.production, folder, index_path=index_path,
+                                              exclude=["site-packages/"])
                 start = time.perf_counter()
-                await code.query(query)
-                query_ms[query] = (time.perf_counter() - start) * 1000
-            start = time.perf_counter()
-            matches = await code.grep(PATTERN)
-            grep_s = time.perf_counter() - start
+                run = await (await code.index()).wait()
+                indexes.append(time.perf_counter() - start)
+                if attempt:
+                    continue
+                memory = resident_bytes()
+                query_ms = {}
+                for query in QUERIES:
+                    start = time.perf_counter()
+                    await code.query(query)
+                    query_ms[query] = (time.perf_counter() - start) * 1000
+                start = time.perf_counter()
+                matches = await code.grep(PATTERN)
+                grep_s = time.perf_counter() - start
         async with sx.open_runtime(foundation=True) as rt:
             code = await start_code_layer(rt.production, folder, index_path=index_path,
                                           exclude=["site-packages/"], watch=True)
@@ -121,10 +129,12 @@ async def bench(quick: bool) -> Rows:
             reopen_s = time.perf_counter() - start
             latencies = await edit_latencies(code, tmp)
     edit_ms = statistics.median(latencies)
+    index_s, anchor = min(indexes), min(anchors)
+    pairs = " ".join(f"{i / a:.2f}x" for i, a in zip(indexes, anchors, strict=True))
     rows: Rows = [
         (f"full index           {index_s:>8.2f} s   bare ast.parse on 2 processes {anchor:.2f} s   "
-         f"ratio {index_s / anchor:.2f}x ({run.files_done} files, {run.errors} errors) (target <= 1.5x)",
-         index_s <= 1.5 * anchor),
+         f"ratio {index_s / anchor:.2f}x, best of {ROUNDS} each (pairs {pairs}; {run.files_done} files, "
+         f"{run.errors} errors) (target <= 1.5x)", index_s <= 1.5 * anchor),
         (f"reopen unchanged     {reopen_s:>8.2f} s   ({reopened.files_skipped} files unchanged) (target <= 1 s)",
          reopen_s <= 1.0),
         (f"saved edit visible   {edit_ms:>8.1f} ms  median of {len(latencies)} (target <= 300 ms)", edit_ms <= 300),

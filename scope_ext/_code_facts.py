@@ -128,5 +128,5 @@ def facts_of(root: str, path: str, strict: bool = False, trees: TreeCache | None
     if isinstance(found, ErrorFact):
         return FileFacts(path, module, digest, len(data), lines, found)
     classes, functions, calls, imports = found
-    words = frozenset(b" ".join(set(data.translate(_NOT_WORD).split())).decode("utf-8", "replace").split())
+    words = b" ".join([b"", *set(data.translate(_NOT_WORD).split()), b""]).decode("utf-8", "replace")
     return FileFacts(path, module, digest, len(data), lines, None, classes, functions, calls, imports, words)

@@ -490,8 +490,8 @@ class CodeLayer:
         check_pattern(pattern)
         words = identifiers(pattern)
         if words:
-            rows = await self.sql("SELECT m.path FROM identifiers i JOIN modules m ON m.id = i.rowid "
-                                  "WHERE identifiers MATCH ?", [" AND ".join(f'"{w}"' for w in words)])
+            rows = await self.sql("SELECT m.path FROM identifiers i JOIN modules m ON m.id = i.module_id WHERE "
+                                  + " AND ".join(["instr(i.words, ?) > 0"] * len(words)), [f" {w} " for w in words])
         else:
             rows = await self.sql("SELECT path FROM modules WHERE error IS NULL")
         paths = sorted(os.path.join(self.root, path) for (path,) in rows)

@@ -251,11 +251,13 @@ def _escape(text: str) -> str:
 def _relation(kind: str, target: str) -> Compiled:
     if kind == "callers":
         return Compiled("sql", "SELECT DISTINCT c.caller, c.callee, m.path, c.lineno AS line FROM calls c "
-                        "JOIN modules m ON m.id = c.module_id WHERE c.target = ? OR (c.target IS NULL AND c.callee = ?) "
-                        "ORDER BY m.path, c.lineno", (target, target), ("caller", "callee", "path", "line"))
-    if kind == "callees":
-        return Compiled("sql", "SELECT c.callee, c.target, c.lineno AS line FROM calls c WHERE c.caller = ? "
-                        "ORDER BY c.lineno", (target,), ("callee", "target", "line"))
+                        "JOIN modules m ON m.id = c.module_id WHERE coalesce(c.target, c.callee) = ? "
+                        "ORDER BY m.path, c.lineno", (target,), ("caller", "callee", "path", "line"))
+    if kind == "callees":  # the calls in the function's (or class's) module made from its body
+        return Compiled("sql", "SELECT c.callee, c.target, c.lineno AS line FROM calls c WHERE c.caller = ?1 AND "
+                        "c.module_id IN (SELECT module_id FROM functions WHERE fullname = ?1 "
+                        "UNION SELECT module_id FROM classes WHERE fullname = ?1) ORDER BY c.lineno",
+                        (target,), ("callee", "target", "line"))
     return Compiled("sql", "SELECT DISTINCT m.name AS importer, m.path, i.lineno AS line FROM imports i "
                     "JOIN modules m ON m.id = i.module_id WHERE i.resolved = ? OR i.resolved LIKE ? ESCAPE '\\' "
                     "ORDER BY m.name", (target, _escape(target) + ".%"), ("importer", "path", "line"))

@@ -65,8 +65,9 @@ class FileFacts(NamedTuple):
     calls: tuple[CallFact, ...] = ()
     imports: tuple[ImportFact, ...] = ()
     #: Every word of the source (runs of letters, digits and underscores, in code, strings and
-    #: comments alike): a superset of the names the module uses, which is what narrowing a search needs.
-    identifiers: frozenset[str] = frozenset()
+    #: comments alike), each once, between spaces (" a b "): a superset of the names the module
+    #: uses, which is what narrowing a search needs.
+    identifiers: str = ""
 
 
 #: What an extractor returns: classes, functions, calls and imports of one module.

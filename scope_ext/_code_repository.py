@@ -23,7 +23,7 @@ from ._code_facts import ErrorFact, FileFacts, facts_of
 from ._code_trees import TreeCache
 from ._exceptions import ScopeError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,10 +86,10 @@ CREATE TABLE IF NOT EXISTS calls (
     lineno INTEGER NOT NULL,
     target TEXT                     -- resolved fullname when known (filled by analysis)
 );
+-- Callers of x: coalesce(target, callee) = x (resolved where known, else as written). Callees of
+-- a function: its module's calls (calls_module) whose caller is its fullname.
 CREATE INDEX IF NOT EXISTS calls_module ON calls (module_id);
-CREATE INDEX IF NOT EXISTS calls_callee ON calls (callee);
-CREATE INDEX IF NOT EXISTS calls_target ON calls (target);
-CREATE INDEX IF NOT EXISTS calls_caller ON calls (caller);
+CREATE INDEX IF NOT EXISTS calls_target_or_callee ON calls (coalesce(target, callee));
 CREATE INDEX IF NOT EXISTS calls_callee_name ON calls (callee_name);
 CREATE TABLE IF NOT EXISTS imports (
     id INTEGER PRIMARY KEY,
@@ -104,10 +104,13 @@ CREATE TABLE IF NOT EXISTS imports (
 CREATE INDEX IF NOT EXISTS imports_module ON imports (module_id);
 CREATE INDEX IF NOT EXISTS imports_resolved ON imports (resolved);
 CREATE INDEX IF NOT EXISTS imports_name ON imports (name);
--- Full-text: rowid is the module id, words every word of the module that could be an identifier
--- (code, strings and comments alike), for narrowing searches: identifiers MATCH '"append"'.
-CREATE VIRTUAL TABLE IF NOT EXISTS identifiers USING fts5 (
-    words, tokenize = "unicode61 tokenchars '_' remove_diacritics 0");
+-- Every word of a module that could be an identifier (code, strings and comments alike), each
+-- once, between spaces, for narrowing searches: instr(words, ' append ') > 0. A scan of this
+-- table is a few milliseconds per thousand modules, much less than keeping a full-text index.
+CREATE TABLE IF NOT EXISTS identifiers (
+    module_id INTEGER PRIMARY KEY REFERENCES modules (id) ON DELETE CASCADE,
+    words TEXT NOT NULL
+);
 CREATE VIEW IF NOT EXISTS errors AS
     SELECT path, name AS module, error_line AS line, error AS message FROM modules WHERE error IS NOT NULL;
 """
@@ -125,7 +128,7 @@ _INSERTS = (
     "is_async, doc, complexity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "INSERT INTO calls (module_id, caller, callee, callee_name, lineno, target) VALUES (?, ?, ?, ?, ?, ?)",
     "INSERT INTO imports (module_id, module, name, alias, level, lineno) VALUES (?, ?, ?, ?, ?, ?)",
-    "INSERT INTO identifiers (rowid, words) VALUES (?, ?)",
+    "INSERT INTO identifiers (module_id, words) VALUES (?, ?)",
 )
 
 
@@ -167,7 +170,7 @@ def _rows(facts: FileFacts, mid: int) -> IndexedFile:
         [(mid, prefix + c.caller, c.callee, c.callee.rpartition(".")[2], c.lineno, target)
          for c, target in zip(facts.calls, targets, strict=True)],
         [(mid, i.module, i.name, i.alias, i.level, i.lineno) for i in facts.imports],
-        [(mid, " ".join(facts.identifiers))] if facts.identifiers else [],
+        [(mid, facts.identifiers)] if facts.identifiers else [],
     )
     return IndexedFile(facts.path, mid, facts.module, facts.digest, facts.size, facts.lines, facts.error, rows)
 
@@ -274,7 +277,6 @@ class Repository:
         found = self.conn.execute("SELECT id FROM modules WHERE path = ?", (rel,)).fetchone()
         if found is None:
             return 0
-        self.conn.execute("DELETE FROM identifiers WHERE rowid = ?", found)  # not reached by ON DELETE CASCADE
         self.conn.execute("DELETE FROM modules WHERE id = ?", found)
         return 1
 

@@ -6,9 +6,11 @@ facts are exactly those :mod:`scope_ext._code_ast` extracts from CPython's tree 
 test over the standard library holds the two together), including radon's complexity rules.
 
 tree-sitter's grammar accepts some programs CPython rejects; :func:`extract` returns None for a
-tree that cannot be trusted, and the caller asks CPython: syntax errors, Python 2 statements,
-and two misreadings of this grammar (a ``type`` statement, which it also reads into
-``type(x).y = z``, and a splat applied to a call or attribute, as in ``{*x.items()}``).
+tree that cannot be trusted, and the caller asks CPython: syntax errors, Python 2 statements and
+``type`` alias statements (3.12 syntax). Two misreadings of this grammar are read the way CPython
+reads them instead: a splat taken as applying to a call's function, an attribute's object or a
+subscript's value (``{*x.items()}`` read as ``(*x).items()``), and ``type(x).y = z`` read as a
+``type`` alias statement (CPython: an assignment to an attribute of the call ``type(x)``).
 """
 
 from __future__ import annotations
@@ -29,12 +31,11 @@ LANGUAGE = tree_sitter.Language(tree_sitter_python.language())
 _QUERY = tree_sitter.Query(LANGUAGE, """
 (function_definition) @function
 (class_definition) @class
+(decorated_definition) @decorated
 (call function: (_) @callee)
 [(import_statement) (import_from_statement) (future_import_statement)] @import
-[(print_statement) (exec_statement) (type_alias_statement)] @untrusted
-(call function: (list_splat) @untrusted)
-(attribute object: (list_splat) @untrusted)
-(subscript value: (list_splat) @untrusted)
+[(print_statement) (exec_statement)] @untrusted
+(type_alias_statement) @alias
 [(if_statement) (elif_clause) (conditional_expression) (boolean_operator) (for_in_clause)] @branch
 (list_comprehension (if_clause) @branch)
 (set_comprehension (if_clause) @branch)
@@ -60,12 +61,14 @@ def parser() -> tree_sitter.Parser:
 class _Scope:
     """A function or class: where its whole statement (decorators included) and its body are."""
 
-    __slots__ = ("node", "start", "body", "end", "qualname", "cls", "is_function")
+    __slots__ = ("node", "decorated", "start", "body", "end", "qualname", "cls", "is_function")
 
-    def __init__(self, node: tree_sitter.Node, is_function: bool) -> None:
-        parent = node.parent
+    def __init__(self, node: tree_sitter.Node, is_function: bool,
+                 decorated: dict[int, tree_sitter.Node]) -> None:
+        start = node.start_byte
         self.node = node
-        self.start = parent.start_byte if parent is not None and parent.type == "decorated_definition" else node.start_byte
+        self.decorated = decorated.get(start)  # the decorated_definition around it, if any
+        self.start = start if self.decorated is None else self.decorated.start_byte
         self.body = _field(node, "body").start_byte
         self.end = node.end_byte
         self.is_function = is_function
@@ -137,9 +140,14 @@ def _text(node: tree_sitter.Node) -> str:
 
 
 def _unwrap(node: tree_sitter.Node) -> tree_sitter.Node:
-    while node.type == "parenthesized_expression" and node.named_child_count == 1:
-        node = node.named_children[0]
-    return node
+    """The expression inside parentheses, and inside a splat the grammar misread (``*x.y`` read
+    as ``(*x).y``: a splat is never the object of an attribute, call or subscript in Python)."""
+    while True:
+        kind = node.type
+        if kind == "list_splat" or kind == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        else:
+            return node
 
 
 def _dotted(node: tree_sitter.Node) -> str | None:
@@ -182,6 +190,9 @@ def _doc(block: tree_sitter.Node) -> str | None:
 
 def _last_line(node: tree_sitter.Node) -> int:
     """The last line of a statement's code (tree-sitter's blocks also hold trailing comments)."""
+    last = node.descendant_for_byte_range(node.end_byte - 1, node.end_byte)
+    if last is not None and last.type != "comment":
+        return last.end_point.row + 1
     while node.child_count:
         index = node.child_count - 1
         while index and node.child(index).type == "comment":
@@ -211,10 +222,9 @@ def _parameters(node: tree_sitter.Node) -> tuple[str, ...]:
 
 
 def _decorators(scope: _Scope) -> tuple[str, ...]:
-    parent = scope.node.parent
-    if parent is None or parent.type != "decorated_definition":
+    if scope.decorated is None:
         return ()
-    return tuple(_text(_nth(d, 0)) for d in parent.named_children if d.type == "decorator")
+    return tuple(_text(_nth(d, 0)) for d in scope.decorated.named_children if d.type == "decorator")
 
 
 def _is_catch_all(case: tree_sitter.Node) -> bool:
@@ -297,10 +307,12 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
     if tree.root_node.has_error:
         return None
     found = {kind: sorted(nodes, key=_START) for kind, nodes in tree_sitter.QueryCursor(_QUERY).captures(tree.root_node).items()}
-    if "untrusted" in found:  # Python 2, or ``type`` read as a 3.12 alias where it may be a call
-        return None
-    scopes = sorted([*(_Scope(n, True) for n in found.get("function", ())),
-                     *(_Scope(n, False) for n in found.get("class", ()))], key=lambda s: s.start)
+    aliases = found.get("alias", [])
+    if "untrusted" in found or any(not (_field(a, "left").text or b"").startswith(b"(") for a in aliases):
+        return None  # Python 2, or a real ``type`` alias statement
+    decorated = {_field(d, "definition").start_byte: d for d in found.get("decorated", ())}
+    scopes = sorted([*(_Scope(n, True, decorated) for n in found.get("function", ())),
+                     *(_Scope(n, False, decorated) for n in found.get("class", ()))], key=lambda s: s.start)
     stack: list[_Scope] = []
     for scope in scopes:  # qualified names: the enclosing scopes by position
         while stack and stack[-1].end <= scope.start:
@@ -353,6 +365,9 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
     # A call starts where its callee does: the callee's place is the call's.
     calls = [CallFact(body.qualname if body is not None else "<module>", _text(node), node.start_point.row + 1)
              for node, _, body in _owners(scopes, found.get("callee", []))]
+    # ``type(x).y = z`` read as an alias statement: the call of ``type`` is its first word.
+    calls += [CallFact(body.qualname if body is not None else "<module>", "type", node.start_point.row + 1)
+              for node, _, body in _owners(scopes, aliases)]
     imports = [fact for node in found.get("import", ()) for fact in _imports(node)]
     return tuple(classes), tuple(functions), tuple(calls), tuple(imports)
 

@@ -1,11 +1,11 @@
-"""A parser worker process: ``python -m scope_ext._code_worker``.
+"""A parser worker process: :func:`serve`, started by :class:`scope_ext._code_workers.WorkerPool`.
 
 Reads jobs from stdin and writes results to stdout, each an 8-byte big-endian length and a pickle:
 a job is ``("index", root, [(path, module_id), ...], strict)`` (result: a list of
 :class:`~scope_ext._code_repository.IndexedFile`) or
 ``("grep", pattern, paths)`` (result: the matches, see :func:`grep_files`); an exception raised is
 sent back instead of a result.
-Started and fed by :class:`scope_ext._code_workers.WorkerPool`; it never imports the user's code.
+It imports only the parser's modules, never the user's code.
 """
 
 from __future__ import annotations
@@ -49,6 +49,3 @@ def serve() -> None:
         sink.write(_LENGTH.pack(len(payload)) + payload)
         sink.flush()
 
-
-if __name__ == "__main__":
-    serve()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,6 +141,16 @@ def test_worker_pool_kills_a_worker_whose_job_is_cancelled(tmp_path):
         assert pool.workers == 0
 
     trio.run(main)
+
+
+def test_workers_import_the_parser_without_the_runtime():
+    from scope_ext._code_workers import _BOOT
+
+    # The worker's own program: serve() returns at the end of its (empty) input, then we look.
+    shown = subprocess.run([sys.executable, "-c", _BOOT + "; print(sorted(sys.modules))"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, check=True).stdout
+    assert "'scope_ext._code_repository'" in shown and "'tree_sitter'" in shown
+    assert "'trio'" not in shown and "'IPython'" not in shown and "'scope_ext._runtime'" not in shown
 
 
 def test_watching_reindexes_created_modified_deleted_and_renamed_files(tmp_path):
