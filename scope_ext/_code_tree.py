@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterator
 from operator import attrgetter
 
@@ -61,7 +62,8 @@ def parser() -> tree_sitter.Parser:
 class _Scope:
     """A function or class: where its whole statement (decorators included) and its body are."""
 
-    __slots__ = ("node", "decorated", "start", "body", "end", "qualname", "cls", "is_function")
+    __slots__ = ("node", "decorated", "start", "block", "body", "end", "name", "qualname", "cls", "is_function",
+                 "members")
 
     def __init__(self, node: tree_sitter.Node, is_function: bool,
                  decorated: dict[int, tree_sitter.Node]) -> None:
@@ -69,11 +71,14 @@ class _Scope:
         self.node = node
         self.decorated = decorated.get(start)  # the decorated_definition around it, if any
         self.start = start if self.decorated is None else self.decorated.start_byte
-        self.body = _field(node, "body").start_byte
+        self.block = _field(node, "body")
+        self.body = self.block.start_byte
         self.end = node.end_byte
         self.is_function = is_function
+        self.name = _name(_field(node, "name"))
         self.qualname = ""
         self.cls: str | None = None
+        self.members: list[_Scope] = []  # the scopes directly inside this one
 
 
 def _owners(scopes: list[_Scope], nodes: list[tree_sitter.Node]) -> Iterator[tuple[tree_sitter.Node, _Scope | None, _Scope | None]]:
@@ -97,6 +102,26 @@ def _owners(scopes: list[_Scope], nodes: list[tree_sitter.Node]) -> Iterator[tup
             yield node, stack[-1], stack[-1]
         else:
             yield node, stack[-1], stack[-2] if len(stack) > 1 else None
+
+
+def _callers(scopes: list[_Scope]) -> tuple[list[int], list[str]]:
+    """Where the innermost enclosing *body* changes, in source order: each position and the
+    qualified name from there on ("<module>" outside every body). A call made at byte ``at`` is
+    ``names[bisect_right(positions, at) - 1]``'s: a call in a decorator or default belongs to the
+    scope around the definition, since that is where it runs."""
+    positions, names = [0], ["<module>"]
+    stack: list[_Scope] = []
+    for scope in scopes:  # by start; bodies nest, and a header holds no other scope
+        while stack and stack[-1].end <= scope.start:
+            positions.append(stack.pop().end)
+            names.append(stack[-1].qualname if stack else "<module>")
+        stack.append(scope)
+        positions.append(scope.body)
+        names.append(scope.qualname)
+    while stack:
+        positions.append(stack.pop().end)
+        names.append(stack[-1].qualname if stack else "<module>")
+    return positions, names
 
 
 def _field(node: tree_sitter.Node, name: str) -> tree_sitter.Node:
@@ -160,10 +185,6 @@ def _dotted(node: tree_sitter.Node) -> str | None:
         return None
     parts.append(_name(node))
     return ".".join(reversed(parts))
-
-
-def _statements(block: tree_sitter.Node) -> list[tree_sitter.Node]:
-    return [child for child in block.named_children if child.type != "comment"]
 
 
 def _doc(block: tree_sitter.Node) -> str | None:
@@ -317,9 +338,12 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
     for scope in scopes:  # qualified names: the enclosing scopes by position
         while stack and stack[-1].end <= scope.start:
             stack.pop()
-        name = _name(_field(scope.node, "name"))
-        scope.qualname = f"{stack[-1].qualname}.{name}" if stack else name
-        scope.cls = stack[-1].qualname if stack and not stack[-1].is_function else None
+        if stack:
+            scope.qualname = f"{stack[-1].qualname}.{scope.name}"
+            scope.cls = None if stack[-1].is_function else stack[-1].qualname
+            stack[-1].members.append(scope)
+        else:
+            scope.qualname = scope.name
         stack.append(scope)
 
     complexity = dict.fromkeys(scopes, 1)
@@ -342,35 +366,34 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
     functions, classes = [], []
     for scope in scopes:
         node = scope.node
-        block = _field(node, "body")
         line, end = node.start_point.row + 1, _last_line(node)
-        name = _name(_field(node, "name"))
         if scope.is_function:
             functions.append(FunctionFact(
-                scope.qualname, name, scope.cls, line, end,
+                scope.qualname, scope.name, scope.cls, line, end,
                 _parameters(_field(node, "parameters")),
-                _decorators(scope), node.child(0).type == "async", _doc(block), complexity[scope]))
+                _decorators(scope), node.child(0).type == "async", _doc(scope.block), complexity[scope]))
         else:
             superclasses = node.child_by_field_name("superclasses")
             bases = tuple("<expr>" if b.type == "list_splat" else _text(b)
                           for b in (superclasses.named_children if superclasses else ())
                           if b.type not in ("keyword_argument", "comment", "dictionary_splat"))
-            methods = tuple(
-                _name(_field(s, "name"))
-                for s in (_definition(s) for s in _statements(block))
-                if s is not None and s.type == "function_definition")
-            classes.append(ClassFact(scope.qualname, name, line, end, bases, _decorators(scope), methods,
-                                     _doc(block)))
+            statements = {s.start_byte for s in scope.block.named_children}  # not in an if or try
+            methods = tuple(m.name for m in scope.members if m.is_function and m.start in statements)
+            classes.append(ClassFact(scope.qualname, scope.name, line, end, bases, _decorators(scope), methods,
+                                     _doc(scope.block)))
 
     # A call starts where its callee does: the callee's place is the call's.
-    calls = [CallFact(body.qualname if body is not None else "<module>", _text(node), node.start_point.row + 1)
-             for node, _, body in _owners(scopes, found.get("callee", []))]
+    positions, names = _callers(scopes)
+    calls = []
+    texts: dict[bytes | None, str] = {}  # callees repeat, and the same bytes read the same way
+    for node in found.get("callee", ()):
+        raw = node.text
+        text = texts.get(raw)
+        if text is None:
+            text = texts[raw] = _text(node)
+        calls.append(CallFact(names[bisect_right(positions, node.start_byte) - 1], text, node.start_point.row + 1))
     # ``type(x).y = z`` read as an alias statement: the call of ``type`` is its first word.
-    calls += [CallFact(body.qualname if body is not None else "<module>", "type", node.start_point.row + 1)
-              for node, _, body in _owners(scopes, aliases)]
+    calls += [CallFact(names[bisect_right(positions, node.start_byte) - 1], "type", node.start_point.row + 1)
+              for node in aliases]
     imports = [fact for node in found.get("import", ()) for fact in _imports(node)]
     return tuple(classes), tuple(functions), tuple(calls), tuple(imports)
-
-
-def _definition(statement: tree_sitter.Node) -> tree_sitter.Node | None:
-    return _field(statement, "definition") if statement.type == "decorated_definition" else statement
