@@ -64,7 +64,17 @@ def call_targets(module: str, is_package: bool, facts: FileFacts) -> list[str | 
     functions = {f.qualname for f in facts.functions}
     classes = {c.qualname for c in facts.classes}
     prefix = module + "."
-    return [_target(c.callee, c.caller, bound, functions, classes, prefix) for c in facts.calls]
+    known: dict[str, str | None] = {}  # callees repeat; only self.m() and cls.m() depend on the caller
+    targets = []
+    for caller, callee, _ in facts.calls:
+        if callee.startswith(("self.", "cls.")):
+            target = _target(callee, caller, bound, functions, classes, prefix)
+        elif callee in known:
+            target = known[callee]
+        else:
+            target = known[callee] = _target(callee, caller, bound, functions, classes, prefix)
+        targets.append(target)
+    return targets
 
 
 def resolve_imports(conn: sqlite3.Connection, paths: Iterable[str] | None = None) -> int:

@@ -223,16 +223,20 @@ class Repository:
 
     def begin_bulk(self) -> bool:
         """Before a full index run: if the index is empty, drop the secondary indexes (building
-        them once afterwards is several times cheaper than updating them row by row)."""
+        them once afterwards is several times cheaper than updating them row by row) and stop
+        checking foreign keys (each batch writes its modules' rows itself)."""
         if self.conn.execute("SELECT 1 FROM modules LIMIT 1").fetchone() is not None:
             return False
         for statement in SECONDARY_INDEXES:
             self.conn.execute("DROP INDEX IF EXISTS " + statement.split()[5])
+        self.conn.execute("PRAGMA foreign_keys = OFF")
         return True
 
     def end_bulk(self) -> None:
-        """After a bulk load: build the secondary indexes (also after a cancelled or failed run)."""
+        """After a bulk load: build the secondary indexes and check foreign keys again (also
+        after a cancelled or failed run)."""
         self.conn.executescript(";\n".join(SECONDARY_INDEXES) + ";")
+        self.conn.execute("PRAGMA foreign_keys = ON")
 
     def known(self) -> dict[str, tuple[int, int, str]]:
         """``relative path -> (size, mtime_ns, digest)`` of every indexed file."""
