@@ -20,6 +20,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterator
+from functools import partial
 from operator import attrgetter
 
 import tree_sitter
@@ -49,6 +50,9 @@ _QUERY = tree_sitter.Query(LANGUAGE, """
 """)
 
 _START = attrgetter("start_byte", "end_byte")  # captures come in match order; the sweeps need source order
+_UNORDERED = {"function", "class", "decorated"}  # made into scopes, sorted by their own start
+#: A call's record without the keyword handling of ``CallFact(...)``: there are hundreds of thousands.
+_call = partial(tuple.__new__, CallFact)
 _CONSTANTS = {b"True", b"False", b"None"}
 _DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PLAIN_STRING = re.compile(r"([rRuU]?)('''|\"\"\"|'|\")(.*)\2", re.DOTALL)
@@ -327,7 +331,10 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
     what is wrong with it (or, on a grammar gap, that nothing is)."""
     if tree.root_node.has_error:
         return None
-    found = {kind: sorted(nodes, key=_START) for kind, nodes in tree_sitter.QueryCursor(_QUERY).captures(tree.root_node).items()}
+    found = tree_sitter.QueryCursor(_QUERY).captures(tree.root_node)
+    for kind, nodes in found.items():
+        if kind not in _UNORDERED:
+            nodes.sort(key=_START)
     aliases = found.get("alias", [])
     if "untrusted" in found or any(not (_field(a, "left").text or b"").startswith(b"(") for a in aliases):
         return None  # Python 2, or a real ``type`` alias statement
@@ -349,7 +356,7 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
     complexity = dict.fromkeys(scopes, 1)
     asserts = [(n.start_byte, n.end_byte) for n in found.get("assert", ())]
     for kind in ("branch", "loop", "try", "match", "assert"):
-        nodes = found.get(kind, ())
+        nodes = found.get(kind, [])
         if not nodes:
             continue
         spot = 0
@@ -391,7 +398,7 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
         text = texts.get(raw)
         if text is None:
             text = texts[raw] = _text(node)
-        calls.append(CallFact(names[bisect_right(positions, node.start_byte) - 1], text, node.start_point.row + 1))
+        calls.append(_call((names[bisect_right(positions, node.start_byte) - 1], text, node.start_point.row + 1)))
     # ``type(x).y = z`` read as an alias statement: the call of ``type`` is its first word.
     calls += [CallFact(names[bisect_right(positions, node.start_byte) - 1], "type", node.start_point.row + 1)
               for node in aliases]
