@@ -50,7 +50,7 @@ _QUERY = tree_sitter.Query(LANGUAGE, """
 """)
 
 _START = attrgetter("start_byte", "end_byte")  # captures come in match order; the sweeps need source order
-_UNORDERED = {"function", "class", "decorated"}  # made into scopes, sorted by their own start
+_UNORDERED = {"function", "class", "decorated"}  # scopes (sorted by their own start) and a lookup
 #: A call's record without the keyword handling of ``CallFact(...)``: there are hundreds of thousands.
 _call = partial(tuple.__new__, CallFact)
 _CONSTANTS = {b"True", b"False", b"None"}
@@ -384,7 +384,8 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
             bases = tuple("<expr>" if b.type == "list_splat" else _text(b)
                           for b in (superclasses.named_children if superclasses else ())
                           if b.type not in ("keyword_argument", "comment", "dictionary_splat"))
-            statements = {s.start_byte for s in scope.block.named_children}  # not in an if or try
+            # Methods: the functions among the body's own statements (one inside an if or try is not).
+            statements = {s.start_byte for s in scope.block.named_children}
             methods = tuple(m.name for m in scope.members if m.is_function and m.start in statements)
             classes.append(ClassFact(scope.qualname, scope.name, line, end, bases, _decorators(scope), methods,
                                      _doc(scope.block)))
