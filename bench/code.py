@@ -26,8 +26,8 @@ import trio
 from _report import Rows, run_bench
 
 import scope_ext as sx
-from scope_ext._code_layer import CodeLayer, start_code_layer
-from scope_ext._memory import resident_bytes
+from scope_ext import CodeLayer, start_code_layer
+from scope_ext.foundation_layer._memory import resident_bytes
 
 QUERIES = (
     "functions where complexity > 10 order by complexity desc limit 20",

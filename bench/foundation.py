@@ -18,7 +18,7 @@ import trio
 from _report import Rows, run_bench
 
 import scope_ext as sx
-from scope_ext._memory import resident_bytes
+from scope_ext.foundation_layer._memory import resident_bytes
 
 # ----- the naive baseline -----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import trio
 from _report import Rows, run_bench
 
 import scope_ext as sx
-from scope_ext._widgets import TreeView
+from scope_ext.notebook._views import TreeView
 
 SUPERVISORS, WORKERS = 10, 100
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from ._demo import main
+from .notebook._demo import main
 
 
 def lab(folder: str | None, extra: list[str]) -> int:

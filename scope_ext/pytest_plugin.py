@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ._foundation import Foundation, cleanup, start_isolated_services
-from ._namespace import Namespace
-from ._registry import current_runtime, reset_namespace, use_namespace
-from ._thread import RuntimeThread
+from .foundation_layer._foundation import Foundation, cleanup, start_isolated_services
+from .foundation_layer._start import RuntimeThread
+from .runtime._namespace import Namespace
+from .runtime._registry import current_runtime, reset_namespace, use_namespace
 
 T = TypeVar("T")
 

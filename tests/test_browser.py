@@ -42,7 +42,7 @@ rt.run(lambda: rt.runtime.production.start(sx.Supervisor, [sx.ChildSpec("flaky",
 
 FLOOD = """\
 rt = sx.runtime_thread()
-f = rt.run_sync(lambda: rt.runtime.production.foundation)
+f = rt.run_sync(lambda: sx.foundation("production"))
 for start in range(0, 100_000, 10_000):
     rt.run(lambda s=start: f.events.store_batch(
         [("load.tick", {"i": i}, f"c{i % 100}") for i in range(s, s + 10_000)]))"""
@@ -67,7 +67,7 @@ def lab(tmp_path_factory):
     flood.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     flood.cells = [nbformat.v4.new_code_cell(code) for code in (
         "%load_ext scope_ext",
-        "import scope_ext as sx\nfrom scope_ext._widgets import TimelineView\n"
+        "import scope_ext as sx\nfrom scope_ext.notebook._views import TimelineView\n"
         "view = TimelineView(sx.runtime_thread())\nview",
         FLOOD)]
     nbformat.write(flood, folder / "flood.ipynb")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scope_ext import _code_ast, _code_tree
-from scope_ext._code_facts import facts_of, module_name, reads_like_cpython
+from scope_ext.code import _extract_ast, _extract_tree
+from scope_ext.code._facts import facts_of, module_name, reads_like_cpython
 
 STDLIB = sysconfig.get_paths()["stdlib"]
 
@@ -63,16 +63,16 @@ def test_complexity_equals_radon_on_the_whole_standard_library():
 
 def compare_with_cpython(paths: list[str]) -> tuple[int, int, list[str]]:
     """tree-sitter's facts against CPython's for every file tree-sitter is trusted with."""
-    parser = _code_tree.parser()
+    parser = _extract_tree.parser()
     compared, handed_over, differences = 0, 0, []
     for path in paths:
         data = Path(path).read_bytes()
-        fast = _code_tree.extract(parser.parse(data)) if reads_like_cpython(data) else None
+        fast = _extract_tree.extract(parser.parse(data)) if reads_like_cpython(data) else None
         if fast is None:
             handed_over += 1
             continue
         try:
-            reference = _code_ast.extract(ast.parse(data))
+            reference = _extract_ast.extract(ast.parse(data))
         except SyntaxError as exc:
             differences.append(f"{path}: tree-sitter accepted what CPython rejects ({exc.msg})")
             continue
@@ -108,7 +108,7 @@ def test_cpython_takes_over_where_tree_sitter_cannot_be_trusted(tmp_path):
     }
     for name, (data, _) in cases.items():
         (tmp_path / name).write_bytes(data)
-        assert _code_tree.extract(_code_tree.parser().parse(data)) is None or not reads_like_cpython(data), name
+        assert _extract_tree.extract(_extract_tree.parser().parse(data)) is None or not reads_like_cpython(data), name
     for name, (_, message) in cases.items():
         facts = facts_of(str(tmp_path), str(tmp_path / name))
         if message is not None:
@@ -128,9 +128,9 @@ def test_cpython_takes_over_where_tree_sitter_cannot_be_trusted(tmp_path):
     "type(x).y = lambda s: s.g()\n",
 ])
 def test_misreadings_of_the_grammar_are_read_as_cpython_reads_them(source):
-    ours = _code_tree.extract(_code_tree.parser().parse(source.encode()))
+    ours = _extract_tree.extract(_extract_tree.parser().parse(source.encode()))
     assert ours is not None, "handed over to CPython"
-    theirs = _code_ast.extract(ast.parse(source))
+    theirs = _extract_ast.extract(ast.parse(source))
     assert [sorted(table) for table in ours] == [sorted(table) for table in theirs]
 
 

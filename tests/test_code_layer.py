@@ -11,8 +11,8 @@ import pytest
 import trio
 
 import scope_ext as sx
-from scope_ext._code_layer import CodeError, start_code_layer
-from scope_ext._code_workers import WorkerPool
+from scope_ext import CodeError, start_code_layer
+from scope_ext.code._worker_pool import WorkerPool
 
 
 def make_tree(root: Path) -> None:
@@ -144,13 +144,13 @@ def test_worker_pool_kills_a_worker_whose_job_is_cancelled(tmp_path):
 
 
 def test_workers_import_the_parser_without_the_runtime():
-    from scope_ext._code_workers import _BOOT
+    from scope_ext.code._worker_pool import WORKER_PROGRAM
 
     # The worker's own program: serve() returns at the end of its (empty) input, then we look.
-    shown = subprocess.run([sys.executable, "-c", _BOOT + "; print(sorted(sys.modules))"], stdin=subprocess.DEVNULL,
+    shown = subprocess.run([sys.executable, "-c", WORKER_PROGRAM + "; print(sorted(sys.modules))"], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, check=True).stdout
-    assert "'scope_ext._code_repository'" in shown and "'tree_sitter'" in shown
-    assert "'trio'" not in shown and "'IPython'" not in shown and "'scope_ext._runtime'" not in shown
+    assert "'scope_ext.code._repository'" in shown and "'tree_sitter'" in shown
+    assert "'trio'" not in shown and "'IPython'" not in shown and "'scope_ext.runtime._runtime'" not in shown
 
 
 def test_watching_reindexes_created_modified_deleted_and_renamed_files(tmp_path):
@@ -256,7 +256,7 @@ def test_readers_query_while_the_writer_indexes(tmp_path):
 
 
 def test_oversized_files_are_error_entries(tmp_path, monkeypatch):
-    import scope_ext._code_facts as facts
+    import scope_ext.code._facts as facts
 
     monkeypatch.setattr(facts, "MAX_BYTES", 100)
     (tmp_path / "big.py").write_text("x = 1\n" * 50)
@@ -270,7 +270,7 @@ def test_first_full_index_builds_secondary_indexes_once_at_the_end(tmp_path):
     async def main(rt, code):
         await (await code.index()).wait()
         indexes = {name for (name,) in await code.sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        from scope_ext._code_repository import SECONDARY_INDEXES
+        from scope_ext.code._repository import SECONDARY_INDEXES
 
         assert {s.split()[5] for s in SECONDARY_INDEXES} <= indexes
         plan = await code.sql("EXPLAIN QUERY PLAN SELECT * FROM calls WHERE callee_name = 'dumps'")

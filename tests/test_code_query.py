@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import scope_ext as sx
-from scope_ext._code_analysis import cycles, resolve_relative
-from scope_ext._code_layer import start_code_layer
-from scope_ext._code_query import QueryError, QueryResult, compile_query
+from scope_ext import QueryResult, start_code_layer
+from scope_ext.code._analysis import cycles, resolve_relative
+from scope_ext.code._query_language import QueryError, compile_query
 
 PROJECT = {
     "app/__init__.py": "from .core import run\nfrom . import util\n",
@@ -125,7 +125,7 @@ def test_structural_patterns_narrowed_by_the_index(project):
 
 
 def test_pattern_identifiers_skip_metavariables_keywords_and_strings():
-    from scope_ext._code_grep import identifiers
+    from scope_ext.code._grep import identifiers
 
     assert identifiers("$X.append($Y)") == ["append"]
     assert identifiers("if $A: return json.dumps($$$B, 'sort_keys')") == ["dumps", "json"]

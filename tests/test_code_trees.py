@@ -9,9 +9,9 @@ from pathlib import Path
 import trio
 
 import scope_ext as sx
-from scope_ext import _code_tree
-from scope_ext._code_layer import start_code_layer
-from scope_ext._code_trees import TreeCache
+from scope_ext import start_code_layer
+from scope_ext.code import _extract_tree
+from scope_ext.code._tree_cache import TreeCache
 
 SOURCE = Path(sysconfig.get_paths()["stdlib"], "json", "decoder.py").read_bytes()
 
@@ -33,11 +33,11 @@ def edits(data: bytes, rng: random.Random, count: int):
 
 def test_incremental_reparses_give_the_facts_of_a_fresh_parse():
     cache = TreeCache(64 * 1024 * 1024)
-    fresh = _code_tree.parser()
+    fresh = _extract_tree.parser()
     cache.parse("decoder.py", SOURCE)
     for version in edits(SOURCE, random.Random(7), 40):
         ours = cache.parse("decoder.py", version)
-        assert _code_tree.extract(ours) == _code_tree.extract(fresh.parse(version))
+        assert _extract_tree.extract(ours) == _extract_tree.extract(fresh.parse(version))
         assert str(ours.root_node) == str(fresh.parse(version).root_node)
     assert (cache.hits, cache.misses) == (40, 1)
 

@@ -40,13 +40,47 @@ def test_load_order_defaults_then_file_then_environment(tmp_path):
         assert f.config.get(("app", "ratio")) == 0.75  # environment over file
         assert f.config.get(["app", "debug"]) is True
         assert f.config.get("app.tags") == ("x", "y")
-        assert f.config.get("code.parser.max_workers") == 3
         assert f.config.get("app.level") == "info"  # default
         assert f.config.get("app")["port"] == 8000  # a section reads as a frozen mapping
         with pytest.raises(TypeError):
             f.config.get("app")["port"] = 1
 
     run_with({"config_file": toml, "environ": env}, main)
+
+
+def test_a_layer_adds_its_section_later_with_values_from_the_same_sources(tmp_path):
+    toml = tmp_path / "scope.toml"
+    toml.write_text("[later.parser]\nworkers = 3\n")
+    env = {"SCOPE_EXT__LATER__PARSER__STRICT": "yes"}
+    section = (Setting("later.parser.workers", int, 1, minimum=1), Setting("later.parser.strict", bool, False),
+               Setting("later.parser.name", str, "x"))
+
+    async def main(rt, f):
+        with pytest.raises(sx.ConfigError, match="no setting or section later"):
+            f.config.get("later.parser.workers")  # the section is not there yet: its values wait
+        seen = []
+        f.config.subscribe(seen.append, "later")
+        version = f.config.snapshot.version
+        await f.config.extend(section)
+        assert f.config.get("later.parser.workers") == 3  # from the file
+        assert f.config.get("later.parser.strict") is True  # from the environment
+        assert f.config.get("later.parser.name") == "x"  # default
+        assert f.config.snapshot.version == version + 1 and {c.path for c in seen} >= {("later", "parser", "workers")}
+        await f.config.extend(section)  # adding it again changes nothing
+        assert f.config.snapshot.version == version + 1
+        await f.config.update("later.parser.workers", 5)
+        await f.config.reset()
+        assert f.config.get("later.parser.workers") == 3  # reset goes back to the loaded value
+        with pytest.raises(sx.ConfigError, match="cannot also be a section"):
+            await f.config.extend([Setting("later.parser.workers.deep", int, 1)])
+        assert f.config.get("later.parser.workers") == 3  # a refused section changes nothing
+
+    run_with({"config_file": toml, "environ": env}, main)
+
+
+def test_a_typo_in_a_known_section_is_still_an_error(tmp_path):
+    with pytest.raises(sx.ConfigError, match="no setting events.max_evnts"):
+        sx.run(lambda rt: sx.start_foundation(rt.production, environ={"SCOPE_EXT__EVENTS__MAX_EVNTS": "1"}))
 
 
 @pytest.mark.parametrize(("toml", "env", "message"), [

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scope_ext as sx
-from scope_ext._event_db import EventDB
+from scope_ext.foundation_layer._event_db import EventDB
 
 
 def with_foundation(main, **overrides):
@@ -240,7 +240,7 @@ def test_queries_match_brute_force(items, data):
 
 
 def test_descending_offset_past_the_end_is_empty():
-    from scope_ext._event_log import EventLog
+    from scope_ext.foundation_layer._event_log import EventLog
 
     log = EventLog("ns")
     log.ingest([(float(i), [("a", i)]) for i in range(3)])

@@ -7,7 +7,7 @@ import trio
 from services import Echo
 
 import scope_ext as sx
-from scope_ext._event_db import EventDB
+from scope_ext.foundation_layer._event_db import EventDB
 
 
 def test_service_registry_lookup_health_wait_and_counts(in_runtime):

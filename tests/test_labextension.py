@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -50,8 +51,14 @@ def test_the_packages_carry_the_prebuilt_extension_and_install_without_node(tmp_
     (wheel,) = dist.glob("scope_ext-*.whl")
 
     target = tmp_path / "venv"
-    venv.create(target, system_site_packages=True, with_pip=True)  # jupyterlab comes from this interpreter
+    venv.create(target, with_pip=True)
     python = target / "bin" / "python"
+    # jupyterlab comes from the interpreter running the tests, a venv or not (a child venv's
+    # system_site_packages would reach the base interpreter's instead): its site-packages go after
+    # the child's own, so the child imports scope_ext from the wheel.
+    child_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    Path(child_site, "tests_parent_site.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], env=env,
                    check=True, capture_output=True, timeout=300)
     installed = target / "share" / "jupyter" / "labextensions" / "scope-ext"

@@ -11,9 +11,10 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-import scope_ext._ipython as extension
-from scope_ext._code_query import QueryResult
-from scope_ext._magics import ParseHandle, Status
+import scope_ext as sx
+import scope_ext.notebook._extension as extension
+from scope_ext import QueryResult
+from scope_ext.notebook._magics import ParseHandle, Status
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +100,12 @@ def test_namespaces_new_list_tree_and_drop(shell):
 
 def test_events_and_telemetry_tables(shell):
     scope(shell, "ns new observed")
-    from scope_ext._ipython import runtime_thread
+    from scope_ext.notebook._extension import runtime_thread
 
     thread = runtime_thread()
 
     def store() -> None:
-        events = thread.runtime.namespace("observed").foundation.events
+        events = sx.foundation("observed").events
         for i in range(5):
             events.store_nowait("demo.tick", {"i": i}, correlation_id="run-1" if i % 2 else "run-2")
 
@@ -187,7 +188,7 @@ def test_dashboard_outside_a_kernel_is_a_rich_overview(shell):
 
 def test_timeline_outside_a_kernel_is_a_table_of_recent_events(shell):
     rt = extension.runtime_thread()
-    found = rt.run_sync(lambda: rt.runtime.production.foundation)
+    found = rt.run_sync(lambda: sx.foundation("production"))
     rt.run(lambda: found.events.store_batch([("demo.tick", {"i": i}, None) for i in range(60)]))
     table = scope(shell, "timeline")
     assert table.columns == ("id", "time", "namespace", "type", "severity", "correlation")

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scope_ext as sx
-from scope_ext._circuit_breaker import CircuitBreaker
-from scope_ext._rate_limiter import RateLimiter
+from scope_ext.foundation_layer._circuit_breaker import CircuitBreaker
+from scope_ext.foundation_layer._rate_limiter import RateLimiter
 
 
 @settings(max_examples=150, deadline=None)

@@ -8,7 +8,7 @@ import uuid
 
 from kernel_client import FLAKY, Kernel
 
-from scope_ext._sidebar import ANNOUNCE, TARGET
+from scope_ext.notebook._sidebar import ANNOUNCE, TARGET
 
 
 def open_sidebar(k: Kernel) -> str:

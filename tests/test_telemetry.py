@@ -6,7 +6,7 @@ import pytest
 import trio
 
 import scope_ext as sx
-from scope_ext._telemetry import RING
+from scope_ext.foundation_layer._telemetry import RING
 
 
 def test_handlers_run_in_the_caller_with_their_config():

@@ -8,8 +8,9 @@ import pytest
 import trio
 
 import scope_ext as sx
-from scope_ext._supervisor import supervised
-from scope_ext._widgets import SNAPSHOT_MIME, Publisher, TreeView, tree_nodes
+from scope_ext.notebook._feeds import SNAPSHOT_MIME, Publisher, tree_nodes
+from scope_ext.notebook._views import TreeView
+from scope_ext.runtime._supervisor import supervised
 
 
 class Flaky(sx.Service):
@@ -35,7 +36,7 @@ def view_with_outbox(thread, kind=TreeView, **options) -> tuple[TreeView, list[d
 def start_flaky(thread) -> None:
     async def start():
         await thread.runtime.production.start(sx.Supervisor, [sx.ChildSpec("flaky", Flaky, name="flaky")],
-                                              "one_for_one", 100, 1.0, id="app")
+                                              "one_for_one", 100_000, 1.0, id="app")  # crashes hundreds of times a second
 
     thread.run(start)
 
@@ -54,7 +55,7 @@ def test_nodes_are_flat_paths_with_start_times_not_uptimes(thread):
     snap = thread.run_sync(thread.runtime.snapshot)
     nodes = tree_nodes(snap)
     assert nodes["production/app/flaky"]["p"] == "production/app"
-    assert nodes["production/app"]["strategy"] == "one_for_one" and nodes["production/app"]["max"] == 100
+    assert nodes["production/app"]["strategy"] == "one_for_one" and nodes["production/app"]["max"] == 100_000
     started = {}
     first = tree_nodes(snap, started=started)
     time.sleep(0.2)
@@ -153,9 +154,10 @@ def test_display_carries_a_static_snapshot_for_saved_notebooks(thread):
 
 
 def test_timeline_replays_history_then_appends_only_new_events(thread):
-    from scope_ext._widgets import TimelineView, severity
+    from scope_ext.notebook._feeds import severity
+    from scope_ext.notebook._views import TimelineView
 
-    found = thread.runtime.production.foundation
+    found = thread.run_sync(lambda: sx.foundation("production"))
 
     def store(kind: str, count: int, correlation=None) -> None:
         def go():
@@ -190,9 +192,9 @@ def test_timeline_replays_history_then_appends_only_new_events(thread):
 
 
 def test_telemetry_replays_history_then_sends_only_new_points(thread):
-    from scope_ext._widgets import TelemetryView
+    from scope_ext.notebook._views import TelemetryView
 
-    found = thread.runtime.production.foundation
+    found = thread.run_sync(lambda: sx.foundation("production"))
     thread.run_sync(lambda: found.telemetry.distribution("job.done", "ms"))
     for ms in (5.0, 7.0, 9.0):
         thread.run_sync(lambda ms=ms: found.telemetry.execute("job.done", {"ms": ms}))
@@ -212,7 +214,7 @@ def test_telemetry_replays_history_then_sends_only_new_points(thread):
 
 
 def test_dashboard_pause_and_refresh_reach_every_view_and_it_saves_all_three(thread):
-    from scope_ext._widgets import Dashboard
+    from scope_ext.notebook._views import Dashboard
 
     board = Dashboard(thread)
     board.pause.value = True
@@ -228,9 +230,9 @@ def test_dashboard_pause_and_refresh_reach_every_view_and_it_saves_all_three(thr
 
 
 def test_progress_view_follows_an_index_run_to_its_end(thread, tmp_path):
-    from scope_ext._code_layer import start_code_layer
-    from scope_ext._magics import ParseHandle
-    from scope_ext._widgets import ProgressView
+    from scope_ext import start_code_layer
+    from scope_ext.notebook._magics import ParseHandle
+    from scope_ext.notebook._views import ProgressView
 
     for i in range(40):
         (tmp_path / f"m{i}.py").write_text(f"def f{i}(x):\n    return x if x else {i}\n")

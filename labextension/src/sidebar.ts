@@ -7,7 +7,7 @@ import type { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { STATUS_COLOR } from '../../scope_ext/static/views.js';
+import { STATUS_COLOR } from '../../scope_ext/notebook/static/views.js';
 
 import type { ScopeConnection } from './connection';
 import { IScopeState, servicesOf } from './state';

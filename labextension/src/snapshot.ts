@@ -4,7 +4,7 @@
  *
  * It outranks both, then decides: when the live widget's model exists in this page (a running
  * kernel), it shows the live widget; otherwise (a reopened notebook, a new kernel, an untrusted
- * output) it draws the snapshot with the live views' own code (`scope_ext/static/views.js`)
+ * output) it draws the snapshot with the live views' own code (`scope_ext/notebook/static/views.js`)
  * instead of ipywidgets' "model not found". When a notebook is saved, each live view's current
  * state becomes its output's snapshot and HTML fallback, so a reopened notebook shows the last
  * state, with this extension or without it.
@@ -14,7 +14,7 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Message, MessageLoop } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { renderSnapshot, snapshotHTML } from '../../scope_ext/static/views.js';
+import { renderSnapshot, snapshotHTML } from '../../scope_ext/notebook/static/views.js';
 
 export const SNAPSHOT_MIME = 'application/vnd.scope-ext.snapshot+json';
 export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';

@@ -2,7 +2,7 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 import { describe, expect, it, vi } from 'vitest';
 
-import liveViews, { renderSnapshot, snapshotHTML } from '../../scope_ext/static/views.js';
+import liveViews, { renderSnapshot, snapshotHTML } from '../../scope_ext/notebook/static/views.js';
 import { SNAPSHOT_MIME, SnapshotRenderer, storeLastStates, WIDGET_VIEW_MIME } from '../src/snapshot';
 
 const node = (p: string | null, i: number, id: string, restarts = 0) => ({

@@ -1,0 +1,59 @@
+"""Result tables: what queries, SQL, grep and event listings return, shown the same everywhere.
+
+A shared leaf: every layer that answers with rows uses it, and it imports none of them.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ._display import Displayable
+
+
+class QueryResult(Displayable):
+    """Rows with named columns: iterate for records (dicts), display with rich or HTML."""
+
+    def __init__(self, query: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        self.query = query
+        self.columns = tuple(columns)
+        self.rows = list(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.rows:
+            yield dict(zip(self.columns, row, strict=True))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return dict(zip(self.columns, self.rows[index], strict=True))
+
+    def __repr__(self) -> str:
+        return f"<QueryResult {self.query!r}: {len(self.rows)} rows>"
+
+    def __rich__(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=f"{self.query} ({len(self.rows)} rows)")
+        for column in self.columns:
+            table.add_column(column)
+        for row in self.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        return table
+
+    def _html(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+                       for row in self.rows)
+        return (f"<table><caption>{html.escape(self.query)} ({len(self.rows)} rows)</caption>"
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame of the rows (pandas must be installed)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+        return pandas.DataFrame(self.rows, columns=list(self.columns))

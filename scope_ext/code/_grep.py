@@ -1,0 +1,77 @@
+"""Structural search with ast-grep (``ast-grep-py``): patterns such as ``$X.append($Y)``.
+
+The index narrows the files first: every identifier of the pattern that is not a metavariable, a
+keyword or inside a string must be used by a module (``identifiers`` table) for it to be searched.
+Matching runs in the parser's worker processes, a chunk of files at a time.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import NamedTuple
+
+from ..runtime._exceptions import ScopeError
+
+_METAVARIABLE = re.compile(r"\$\$?\$?([A-Z_][A-Z0-9_]*)")
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_WORD = re.compile(r"(?<![$\w])[A-Za-z_]\w*")
+
+
+class PatternError(ScopeError):
+    """The pattern is not valid Python for ast-grep."""
+
+
+class Match(NamedTuple):
+    path: str
+    line: int
+    column: int
+    text: str
+    captures: dict[str, str]
+
+
+def identifiers(pattern: str) -> list[str]:
+    """The identifiers a file must use to possibly match ``pattern``."""
+    bare = _METAVARIABLE.sub(" ", _STRING.sub(" ", pattern))
+    return sorted({w for w in _WORD.findall(bare) if not keyword.iskeyword(w) and not keyword.issoftkeyword(w)})
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise :class:`PatternError` unless ``pattern`` parses as Python (ast-grep itself would
+    silently match nothing). Metavariables are read as ast-grep does, with ``$`` as ``µ``."""
+    from ast_grep_py import SgRoot
+
+    if not pattern.strip():
+        raise PatternError("an empty pattern")
+    error = SgRoot(pattern.replace("$", "µ"), "python").root().find(kind="ERROR")
+    if error is not None:
+        column = error.range().start.column
+        raise PatternError(f"ast-grep cannot use the pattern {pattern!r}: it is not valid Python "
+                           f"near {pattern[column:column + 10]!r} (column {column + 1})")
+
+
+def grep_files(pattern: str, paths: list[str]) -> list[Match]:
+    """Worker job: every match of ``pattern`` in ``paths`` (unreadable files are skipped)."""
+    from ast_grep_py import SgRoot
+
+    names = sorted(set(_METAVARIABLE.findall(pattern)))
+    found: list[Match] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                source = file.read()
+        except OSError:
+            continue
+        for node in SgRoot(source, "python").root().find_all(pattern=pattern):
+            start = node.range().start
+            captures = {}
+            for name in names:
+                single = node.get_match(name)
+                if single is not None:
+                    captures[name] = single.text()
+                else:
+                    many = node.get_multiple_matches(name)
+                    if many:
+                        captures[name] = "".join(n.text() for n in many)
+            found.append(Match(path, start.line + 1, start.column, node.text(), captures))
+    return found

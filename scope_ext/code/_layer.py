@@ -1,0 +1,121 @@
+"""The code layer (L2) of a namespace: index a Python codebase and ask it questions.
+
+``await start_code_layer(ns, root)`` starts a ``code`` supervisor (rest_for_one: repository,
+tasks, parser, analysis, query, and sync when watching) under the namespace's root; the namespace needs its Foundation, whose config
+(``code.parser.max_workers``), events and telemetry the layer uses. ``code_layer(ns)`` returns
+the :class:`CodeLayer` handle:
+
+- ``await code.index()`` starts an index run and returns its :class:`IndexRun` (await
+  ``run.wait()``, or ``run.cancel()``); files are parsed in worker processes, in chunks, through
+  the task supervisor; unchanged files (same size and modification time) are skipped.
+- ``await code.query("functions where complexity > 10 order by complexity desc limit 20")``
+  answers a question in the query language (``_query_language``) as a :class:`QueryResult`;
+  results are cached until the index changes.
+- ``await code.sql(query, params)`` reads the index (read-only).
+
+After every index run the analysis service resolves imports and call targets (``_analysis``)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from .._result_table import QueryResult
+from ..runtime._namespace import Namespace
+from ..runtime._registry import namespace_of
+from ..runtime._service import call
+from ._errors import CodeError
+from ._files import FileFilter
+from ._grep import check_pattern, identifiers
+from ._index_run import IndexRun
+from ._repository import connect, file_uri
+from ._requests import _Ask, _Grep, _Index
+from ._tree_cache import TreeCache
+
+if TYPE_CHECKING:
+    from ..foundation_layer._foundation import Foundation
+
+_memory_indexes = itertools.count(1)
+
+
+class CodeLayer:
+    """The code layer of one namespace (see the module docstring)."""
+
+    def __init__(self, namespace: Namespace, foundation: Foundation, root: str, index_path: str | None,
+                 files: FileFilter) -> None:
+        self.namespace = namespace
+        self.foundation = foundation
+        self.root = root
+        self.files = files
+        self.index_path = index_path
+        #: What SQLite opens: the file, or a named shared in-memory database.
+        self.index_uri = (file_uri(index_path) if index_path is not None
+                          else f"file:scope_ext_code_{next(_memory_indexes)}?mode=memory&cache=shared")
+        self.version = 0
+        self.trees = TreeCache(foundation.config.get("code.cache.max_mb") * 1024 * 1024)
+        self._keepalive: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"<CodeLayer of {self.namespace.name!r} on {self.root}>"
+
+    async def index(self) -> IndexRun:
+        """Start an index run of the root (see the module docstring)."""
+        return await call(self.namespace.via("code.parser"), _Index())  # type: ignore[no-any-return]
+
+    async def query(self, text: str) -> QueryResult:
+        """Answer a question in the query language; raises :class:`QueryError` for a bad one."""
+        return await call(self.namespace.via("code.query"), _Ask(text), None)  # type: ignore[no-any-return]
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = connect(self.index_uri, readonly=True)
+        conn.execute("PRAGMA query_only = ON")  # also for the in-memory index, which cannot be opened read-only
+        return conn
+
+    async def grep(self, pattern: str) -> QueryResult:
+        """Every match of a structural pattern (ast-grep syntax, e.g. ``$X.append($Y)``), searching
+        only the files whose identifiers make a match possible."""
+        check_pattern(pattern)
+        words = identifiers(pattern)
+        if words:
+            rows = await self.sql("SELECT m.path FROM identifiers i JOIN modules m ON m.id = i.module_id WHERE "
+                                  + " AND ".join(["instr(i.words, ?) > 0"] * len(words)), [f" {w} " for w in words])
+        else:
+            rows = await self.sql("SELECT path FROM modules WHERE error IS NULL")
+        paths = sorted(os.path.join(self.root, path) for (path,) in rows)
+        matches = await call(self.namespace.via("code.parser"), _Grep(pattern, paths), None)
+        shown = sorted((os.path.relpath(m.path, self.root), m.line, m.text, m.captures) for m in matches)
+        return QueryResult(f"grep {pattern}", ("path", "line", "match", "captures"), shown)
+
+    async def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only SQL query over the index schema (see ``_repository.SCHEMA``)."""
+        return (await self.table(query, params)).rows
+
+    async def table(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> QueryResult:
+        """The same, as a table with the query's column names."""
+
+        def run() -> QueryResult:
+            conn = self._reader()
+            try:
+                cursor = conn.execute(query, params)
+                return QueryResult(query, [d[0] for d in cursor.description or ()], cursor.fetchall())
+            except sqlite3.Error as exc:
+                raise CodeError(f"SQL error: {exc}") from None
+            finally:
+                conn.close()
+
+        return await trio.to_thread.run_sync(run)
+
+
+def find_code_layer(ns: Namespace) -> CodeLayer | None:
+    """The code layer of ``ns``, or None if it has none."""
+    return ns.layers.get("code")
+
+
+def code_layer(namespace: Namespace | str | None = None) -> CodeLayer:
+    """The code layer of a namespace (default: the current one)."""
+    return namespace_of(namespace).layer("code", "start_code_layer()")  # type: ignore[no-any-return]

@@ -1,0 +1,45 @@
+"""The query service: compiles questions in the query language and caches their answers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._result_table import QueryResult
+from ..runtime._process import Refused
+from ..runtime._service import Service, call
+from ._query_language import QueryError, compile_query
+from ._requests import _Ask
+
+if TYPE_CHECKING:
+    from ._layer import CodeLayer
+
+
+class QueryService(Service):
+    """Compiles and runs queries; caches results until the index version changes."""
+
+    def init(self, layer: CodeLayer) -> None:
+        self.layer = layer
+        self.cache: dict[str, tuple[int, QueryResult]] = {}
+
+    async def handle_call(self, request: Any, caller: Any) -> Any:
+        if type(request) is not _Ask:
+            return Service.handle_call(self, request, caller)
+        text = " ".join(request.text.split())
+        cached = self.cache.get(text)
+        if cached is not None and cached[0] == self.layer.version:
+            return cached[1]
+        try:
+            compiled = compile_query(text)
+        except QueryError as exc:
+            return Refused(exc)
+        version = self.layer.version
+        if compiled.kind == "sql":
+            rows = await self.layer.sql(compiled.sql, compiled.params)
+        else:
+            question = _Ask(f"{compiled.kind}:{compiled.params[0] if compiled.params else ''}")
+            rows = await call(self.layer.namespace.via("code.analysis"), question, None)
+        result = QueryResult(text, compiled.columns, rows)
+        if len(self.cache) > 256:
+            self.cache.clear()
+        self.cache[text] = (version, result)
+        return result

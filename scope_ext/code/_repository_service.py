@@ -1,0 +1,60 @@
+"""The repository service: the one writer of the code index."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..runtime._service import Service
+from ._analysis import resolve_imports
+from ._repository import Repository
+from ._requests import _Bulk, _Forget, _Known, _Reserve, _Resolve, _Write
+
+if TYPE_CHECKING:
+    from ._layer import CodeLayer
+
+
+class RepositoryService(Service):
+    """Owns the index writer; serializes writes (in a worker thread) in mailbox order."""
+
+    async def init(self, layer: CodeLayer) -> None:
+        self.layer = layer
+        self.repo = await trio.to_thread.run_sync(Repository, layer.index_uri, layer.root)
+        self.bulk = False
+
+    async def handle_call(self, request: Any, caller: Any) -> Any:
+        kind = type(request)
+        if kind is _Write:
+            written = await trio.to_thread.run_sync(self.repo.write, request.batch)
+        elif kind is _Forget:
+            written = await trio.to_thread.run_sync(self.repo.forget, request.paths)
+        elif kind is _Known:
+            return await trio.to_thread.run_sync(self.repo.known)
+        elif kind is _Reserve:
+            return self.repo.reserve(request.files)
+        elif kind is _Bulk:
+            if request.starting:
+                self.bulk = await trio.to_thread.run_sync(self.repo.begin_bulk)
+            elif self.bulk:
+                await trio.to_thread.run_sync(self.repo.end_bulk)
+                self.bulk = False
+            return self.bulk
+        elif kind is _Resolve:
+            counts = await trio.to_thread.run_sync(self._resolve, request.paths)
+            self.layer.version = self.repo.version
+            return counts
+        else:
+            return Service.handle_call(self, request, caller)
+        self.layer.version = self.repo.version
+        return written
+
+    def _resolve(self, paths: list[str] | None) -> dict[str, int]:
+        with self.repo.conn:
+            self.repo.conn.execute("BEGIN")
+            counts = {"imports": resolve_imports(self.repo.conn, paths)}
+        self.repo.version += 1
+        return counts
+
+    async def terminate(self, reason: Any) -> None:
+        await trio.to_thread.run_sync(self.repo.close)

@@ -1,0 +1,293 @@
+"""The event store service and its client API.
+
+Producers append to the namespace's *outbox*, a bounded list on its Foundation handle, and the
+store is told (one ``drain`` message at a time) to take everything there in one ingest. So events
+stored one by one cost about what a batch does, and order is kept across ``store`` and
+``store_batch``. When the outbox is full, producers wait for the store (backpressure); with
+``events.overflow = "drop"`` they never wait, and every dropped event is counted and later reported
+as a ``scope.events.dropped`` event. The outbox outlives the store process: events produced while
+the store restarts wait there (up to ``events.outbox_size``, the rest counted as dropped) and are
+ingested when it is back. An event's timestamp is the time of its ``store`` / ``store_batch`` call.
+
+With ``events.path`` set, events are also written to a SQLite file in batches, at most
+``events.commit_interval`` seconds apart, from a worker thread; reopening the file restores them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import trio
+
+from ..runtime._exceptions import MailboxFull, ScopeError
+from ..runtime._process import INFO, Refused
+from ..runtime._service import Service, call
+from ._config import ConfigChanged
+from ._event_db import EventDB
+from ._event_log import Event, EventLog, Item, Order, Row, check_items
+
+if TYPE_CHECKING:
+    from ._foundation import Foundation
+
+
+_FIELDS = frozenset(("type", "data", "correlation_id", "parent_id", "source"))
+
+
+def _item(type: str, data: Any, correlation_id: Hashable | None, parent_id: int | None, source: str | None) -> Item:
+    if type.__class__ is not str or not type:
+        raise ValueError(f"an event type is a non-empty string, not {type!r}")
+    if correlation_id is None and parent_id is None and source is None:
+        return (type, data)
+    return (type, data, correlation_id, parent_id, source)
+
+
+def _from_dict(fields: dict[str, Any]) -> Item:
+    if not fields.keys() <= _FIELDS or "type" not in fields:
+        raise ValueError(f"an event dict has a 'type' and only {sorted(_FIELDS)}, not {sorted(fields)}")
+    return _item(fields["type"], fields.get("data"), fields.get("correlation_id"), fields.get("parent_id"),
+                 fields.get("source"))
+
+
+class ShuttingDown(ScopeError):
+    """The namespace's Foundation is shutting down and accepts no new work."""
+
+
+class _Query(NamedTuple):
+    kwargs: dict[str, Any]
+
+
+class _Chain(NamedTuple):
+    event_id: int
+
+
+class _Flush(NamedTuple):
+    pass
+
+
+class _Stats(NamedTuple):
+    pass
+
+
+class EventStats(NamedTuple):
+    """What ``events.stats()`` reports."""
+
+    stored: int
+    next_id: int
+    pending_writes: int
+    dropped: int
+    outbox: int
+    path: str | None
+
+
+_TICK = "tick"
+_DRAIN = "drain"
+_OVERFLOW = ("events", "overflow")
+
+
+class EventStore(Service):
+    """Owns the event log of one namespace; started by the Foundation with ``init(foundation)``."""
+
+    mailbox_capacity = 10_000
+
+    async def init(self, foundation: Foundation) -> None:
+        self.foundation = foundation
+        config = foundation.config
+        self.max_events: int = config.get("events.max_events")
+        self.max_age: float | None = config.get("events.max_age")
+        self.interval: float = config.get("events.commit_interval")
+        self.db: EventDB | None = None
+        self.pending: list[Row] = []
+        self.write_lock = trio.Lock()
+        path = config.get("events.path")
+        if path is None:
+            self.log = EventLog(foundation.namespace.name)
+        else:
+            self.db = await trio.to_thread.run_sync(EventDB, path)
+            next_id, restored = await trio.to_thread.run_sync(self._load, self.db)
+            self.log = EventLog(foundation.namespace.name, next_id=next_id)
+            self.log.restore(restored)
+        foundation.config.subscribe(self.process, "events")
+        self._drain()  # what producers left while no store was running
+        self.send_after(self.interval if self.db is not None else 1.0, _TICK)
+
+    def _load(self, db: EventDB) -> tuple[int, list[Row]]:
+        """The next id (after everything ever stored, even if pruned) and the rows to keep."""
+        since = None if self.max_age is None else time.time() - self.max_age
+        return db.last_id() + 1, db.load(self.max_events, since)
+
+    def _drain(self) -> None:
+        f = self.foundation
+        f._drain_requested = False
+        chunks, f._outbox, f._outbox_count = f._outbox, [], 0
+        if chunks:
+            self._ingest(chunks)
+        f._outbox_space.unpark_all()
+
+    def _ingest(self, chunks: list[tuple[float, Sequence[Item]]]) -> None:
+        rows = self.log.ingest(chunks)
+        if self.db is not None:
+            self.pending.extend(rows)
+
+    async def handle_call(self, request: Any, caller: Any) -> Any:
+        kind = type(request)
+        if kind is _Query or kind is _Chain:
+            try:  # bad arguments or a raising ``where`` are the caller's error, not the store's crash
+                return self.log.query(**request.kwargs) if kind is _Query else self.log.chain(request.event_id)
+            except Exception as exc:
+                return Refused(exc)
+        if kind is _Flush:
+            await self._write()
+            return len(self.log)
+        if kind is _Stats:
+            f = self.foundation
+            path = self.db.path if self.db is not None else None
+            return EventStats(len(self.log), self.log.next_id, len(self.pending), f.events_dropped, f._outbox_count, path)
+        return Service.handle_call(self, request, caller)
+
+    async def handle_info(self, message: Any) -> None:
+        if message == _DRAIN:
+            self._drain()
+            if len(self.pending) > 10 * self.foundation._outbox_size:
+                await self._write()  # the file writer fell behind: hold producers here rather than grow
+        elif message == _TICK:
+            await self._tick()
+            self.send_after(self.interval if self.db is not None else 1.0, _TICK)
+        elif isinstance(message, ConfigChanged):
+            if message.path == ("events", "max_events"):
+                self.max_events = message.new
+            elif message.path == ("events", "max_age"):
+                self.max_age = message.new
+
+    async def _tick(self) -> None:
+        f = self.foundation
+        if f.events_dropped > f._drops_reported:
+            count = f.events_dropped - f._drops_reported
+            f._drops_reported = f.events_dropped
+            self._ingest([(time.time(), [("scope.events.dropped", {"count": count}, None, None, "events")])])
+        pruned_before = self.log.next_id - len(self.log)
+        if self.log.prune(self.max_events, self.max_age, time.time()) and self.db is not None:
+            first_live = self.log.next_id - len(self.log)
+            self.pending = [row for row in self.pending if row[0] >= first_live]
+            await self._write(prune_before=first_live if first_live > pruned_before else None)
+        else:
+            await self._write()
+
+    async def _write(self, prune_before: int | None = None) -> None:
+        db = self.db
+        if db is None:
+            return
+        async with self.write_lock:
+            batch, self.pending = self.pending, []
+            if batch:
+                await trio.to_thread.run_sync(db.write, batch)
+            if prune_before is not None:
+                await trio.to_thread.run_sync(db.prune_before, prune_before)
+
+    def memory_bytes(self) -> int:
+        """A rough size of the log: events plus index entries (for the memory manager)."""
+        return len(self.log) * 250
+
+    def shrink(self, fraction: float) -> int:
+        """Drop the oldest ``fraction`` of events now (memory pressure); returns how many."""
+        keep = int(len(self.log) * (1 - fraction))
+        return self.log.prune(keep, None, time.time())
+
+    async def terminate(self, reason: Any) -> None:
+        if self.db is not None:
+            with trio.CancelScope(shield=True):
+                await self._write()
+                await trio.to_thread.run_sync(self.db.close)
+
+
+class EventsClient:
+    """The event API of one namespace (``foundation.events``)."""
+
+    def __init__(self, foundation: Foundation) -> None:
+        self._foundation = foundation
+
+    async def store(self, type: str, data: Any = None, *, correlation_id: Hashable | None = None,
+                    parent_id: int | None = None, source: str | None = None) -> None:
+        """Store one event without waiting for it to be stored (see the module docstring)."""
+        await self._put([_item(type, data, correlation_id, parent_id, source)])
+
+    async def store_batch(self, events: Iterable[Item | dict[str, Any]]) -> int:
+        """Store many events: tuples ``(type, data[, correlation_id[, parent_id[, source]]])`` or
+        dicts with the ``store`` keywords. A bad item refuses the whole batch."""
+        items: list[Any] = list(events)  # check_items turns dicts into items in place
+        check_items(items, _from_dict)
+        await self._put(items)
+        return len(items)
+
+    def store_nowait(self, type: str, data: Any = None, *, correlation_id: Hashable | None = None,
+                     parent_id: int | None = None, source: str | None = None) -> bool:
+        """Store from synchronous code: never waits; returns False (and counts a drop) when full."""
+        items = [_item(type, data, correlation_id, parent_id, source)]
+        if self._offer(items):
+            return True
+        self._foundation.events_dropped += 1
+        return False
+
+    def _offer(self, items: list[Item]) -> int:
+        """Put what fits of ``items`` into the outbox and make sure the store will drain it."""
+        f = self._foundation
+        if not f.accepting:
+            raise ShuttingDown(f"namespace {f.namespace.name!r} is shutting down")
+        room = f._outbox_size - f._outbox_count
+        taken = len(items) if len(items) <= room else max(room, 0)
+        if taken:
+            f._outbox.append((time.time(), items if taken == len(items) else items[:taken]))
+            f._outbox_count += taken
+            if not f._drain_requested:
+                store = f.namespace.names.whereis("events")
+                if store is not None and store.mailbox is not None:
+                    store._deliver(INFO, _DRAIN, None)
+                    f._drain_requested = True
+        return taken
+
+    async def _put(self, items: list[Item]) -> None:
+        f = self._foundation
+        taken = self._offer(items)
+        if taken == len(items):
+            return
+        deadline = trio.current_time() + f.send_timeout
+        while taken < len(items):
+            running = f.namespace.names.whereis("events") is not None
+            if f.config.get(_OVERFLOW) == "drop" or not running:  # nobody drains a full outbox of a dead store
+                f.events_dropped += len(items) - taken
+                return
+            with trio.move_on_at(deadline):
+                await f._outbox_space.park()
+            if trio.current_time() >= deadline:
+                raise MailboxFull(f"the event outbox of {f.namespace.name!r} stayed full for {f.send_timeout} s")
+            taken += self._offer(items[taken:])
+
+    async def query(
+        self, *, types: Iterable[str] | str | None = None, since: float | None = None, until: float | None = None,
+        correlation_id: Hashable | None = None, where: Callable[[Any], bool] | None = None,
+        limit: int | None = None, offset: int = 0, order: Order = "asc", after_id: int | None = None,
+        timeout: float | None = 5.0,
+    ) -> list[Event]:
+        """Events matching every given filter (after everything already sent is stored)."""
+        if isinstance(types, str):
+            types = [types]
+        kwargs = {"types": None if types is None else list(types), "since": since, "until": until,
+                  "correlation_id": correlation_id, "where": where, "limit": limit, "offset": offset, "order": order,
+                  "after_id": after_id}
+        return await self._ask(_Query(kwargs), timeout)
+
+    async def chain(self, event_id: int) -> list[Event]:
+        """The event and its ancestors through ``parent_id``, nearest first."""
+        return await self._ask(_Chain(event_id), 5.0)
+
+    async def _ask(self, request: _Query | _Chain, timeout: float | None) -> list[Event]:
+        return await call(self._foundation.namespace.via("events"), request, timeout)  # type: ignore[no-any-return]
+
+    async def flush(self, timeout: float | None = 30.0) -> int:
+        """Wait until everything sent so far is stored (and written, with a file); returns the count."""
+        return await call(self._foundation.namespace.via("events"), _Flush(), timeout)  # type: ignore[no-any-return]
+
+    async def stats(self) -> EventStats:
+        """Counts: stored, next id, pending writes, dropped, buffered, and the file path."""
+        return await call(self._foundation.namespace.via("events"), _Stats())  # type: ignore[no-any-return]

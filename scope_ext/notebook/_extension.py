@@ -1,0 +1,51 @@
+"""IPython integration: ``%load_ext scope_ext`` starts the runtime thread, registers the
+``%scope`` magics (:mod:`scope_ext.notebook._magics`) and, in a kernel, the Scope sidebar's comm target
+(:mod:`scope_ext.notebook._sidebar`)."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from typing import Any
+
+from ..code._settings import CODE_SETTINGS
+from ..foundation_layer._start import production_foundation
+from ..runtime._thread import RuntimeThread
+from ._magics import ScopeMagics
+
+_thread: RuntimeThread | None = None
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """``%load_ext scope_ext``: start the runtime thread and register ``%scope``.
+
+    Crash tracebacks no longer go to the cell's stderr through logging's last resort (the tree
+    and the events show every crash); a logging configuration of your own still gets them."""
+    global _thread
+    if not any(isinstance(h, logging.NullHandler) for h in logging.getLogger("scope_ext").handlers):
+        logging.getLogger("scope_ext").addHandler(logging.NullHandler())
+    if _thread is None:
+        _thread = RuntimeThread(on_start=production_foundation(CODE_SETTINGS))
+        atexit.register(_thread.stop)
+    _thread.start()
+    ip.register_magics(ScopeMagics(ip, _thread))
+    from . import _sidebar  # (widgets are imported only where a page can show them)
+
+    _sidebar.register(ip, _thread)
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    """``%unload_ext scope_ext``: stop the runtime cleanly."""
+    global _thread
+    if _thread is not None:
+        from . import _sidebar
+
+        _sidebar.unregister(ip, _thread)
+        _thread.stop()
+        atexit.unregister(_thread.stop)
+        _thread = None
+
+
+def runtime_thread() -> RuntimeThread | None:
+    """The kernel's runtime thread, if the extension is loaded."""
+    return _thread

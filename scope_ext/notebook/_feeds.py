@@ -1,0 +1,218 @@
+"""What the live views and the Scope sidebar send: snapshots, tree diffs, event tails, and the
+one publisher thread per runtime thread that feeds every view (see :mod:`._views`).
+
+Pure Python over the bridge: nothing here needs a widget library, so the sidebar's comm uses it
+without loading anywidget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import weakref
+from typing import Any, Protocol
+
+from ..foundation_layer._event_log import Event, json_safe
+from ..foundation_layer._foundation import Foundation, find_foundation
+from ..runtime._snapshot import NodeSnapshot, RuntimeSnapshot
+from ..runtime._thread import RuntimeThread
+
+log = logging.getLogger("scope_ext.widgets")
+SNAPSHOT_MIME = "application/vnd.scope-ext.snapshot+json"
+SNAPSHOT_VERSION = 1  # views.js reads the same version
+
+
+def snapshot(kind: str, batch: dict[str, Any] | None, **traits: Any) -> dict[str, Any]:
+    """A view as a saved notebook keeps it: the batch that rebuilds it from nothing, the model's
+    traits, and when it was taken (views.js documents the format)."""
+    return {"v": SNAPSHOT_VERSION, "kind": kind, "at": round(time.time(), 3),
+            "traits": {name: value for name, value in traits.items() if value is not None}, "batch": batch}
+
+
+def tree_nodes(snap: RuntimeSnapshot, namespace: str | None = None,
+               started: dict[int, float] | None = None) -> dict[str, dict[str, Any]]:
+    """Every node of the trees as a flat dict keyed by path (``ns/child/...``). Uptime travels as
+    a start time (kept per pid in ``started``), so a node changes only when something about it does."""
+    known = {} if started is None else started
+    seen: dict[int, float] = {}
+    now = time.time()
+    nodes: dict[str, dict[str, Any]] = {}
+
+    def add(node: NodeSnapshot, path: str, parent: str | None, index: int) -> None:
+        entry: dict[str, Any] = {
+            "p": parent, "i": index, "id": str(node.id), "kind": node.kind, "status": node.status,
+            "restarts": node.restarts, "mailbox": node.mailbox, "capacity": node.capacity, "error": node.last_error,
+            "started": None,
+        }
+        if node.pid is not None:
+            entry["started"] = seen[node.pid] = known.get(node.pid, round(now - node.uptime, 1))
+        if node.supervision is not None:
+            sup = node.supervision
+            entry.update(strategy=sup.strategy, used=sup.restarts_used, max=sup.max_restarts, left=sup.restarts_left)
+        nodes[path] = entry
+        for i, child in enumerate(node.children):
+            add(child, f"{path}/{child.id}", path, i)
+
+    for i, ns in enumerate(snap.namespaces):
+        if namespace is not None and ns.name != namespace:
+            continue
+        if ns.root is not None:
+            add(ns.root, ns.name, None, i)
+    known.clear()
+    known.update(seen)
+    return nodes
+
+
+class TreeDiff:
+    """What a page has of the trees, and the batch that brings it up to date."""
+
+    def __init__(self, namespace: str | None = None) -> None:
+        self.namespace = namespace
+        self._sent: dict[str, dict[str, Any]] = {}
+        self._started: dict[int, float] = {}
+
+    def next(self, snap: RuntimeSnapshot, reset: bool = False) -> dict[str, Any] | None:
+        """Changed and removed nodes since the last batch (all of them with ``reset``), or None."""
+        nodes = tree_nodes(snap, self.namespace, self._started)
+        before = {} if reset else self._sent
+        changed = {path: node for path, node in nodes.items() if before.get(path) != node}
+        gone = [path for path in before if path not in nodes]
+        self._sent = nodes
+        if not (changed or gone or reset):
+            return None
+        return {"t": "tree", "reset": reset, "set": changed, "del": gone}
+
+
+def foundations(thread: RuntimeThread) -> list[tuple[str, Foundation]]:
+    """Every namespace's Foundation that takes requests, by name (through the bridge)."""
+    rt = thread.runtime
+    assert rt is not None
+    found = thread.run_sync(lambda: [(ns.name, find_foundation(ns)) for ns in rt.namespaces()])
+    return [(name, f) for name, f in found if f is not None and f.accepting]
+
+
+class EventTail:
+    """Per namespace, the last event a page has: the next batch is the events stored since, or
+    the newest ``history`` of them for a page that has none."""
+
+    def __init__(self, history: int, limit: int) -> None:
+        self.history = history
+        self.limit = limit
+        self._last: dict[str, int] = {}
+
+    def next(self, thread: RuntimeThread, reset: bool = False) -> list[list[Any]]:
+        """The events to send now as rows (see :func:`event_row`), oldest first."""
+        if reset:
+            self._last = {}
+        rows: list[list[Any]] = []
+        for name, found in foundations(thread):
+            after = self._last.get(name)
+            if after is None:
+                events = thread.run(lambda f=found: f.events.query(limit=self.history, order="desc"))
+                events.reverse()
+            else:
+                events = thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=self.limit))
+            if events:
+                self._last[name] = events[-1].id
+            elif after is None:
+                self._last[name] = -1
+            rows.extend(map(event_row, events))
+        rows.sort(key=lambda row: row[1])
+        return rows
+
+
+class Feed(Protocol):
+    """What the publisher drives: a live view, or the Scope sidebar's feed."""
+
+    closed: bool
+    due: float
+    interval: float
+
+    def wants_updates(self) -> bool: ...
+
+    def publish(self, reset: bool = False) -> None: ...
+
+
+class Publisher:
+    """The one thread that feeds every live view of a runtime thread (see the module docstring).
+
+    ``paused`` holds every view of the runtime (the sidebar's pause command)."""
+
+    _by_thread: weakref.WeakKeyDictionary[RuntimeThread, Publisher] = weakref.WeakKeyDictionary()
+
+    def __init__(self, thread: RuntimeThread) -> None:
+        self.thread = thread
+        self.views: weakref.WeakSet[Feed] = weakref.WeakSet()  # type: ignore[type-var]
+        self.paused = False
+        self._wake = threading.Event()
+        self._guard = threading.Lock()
+        self._worker: threading.Thread | None = None
+
+    @classmethod
+    def of(cls, thread: RuntimeThread) -> Publisher:
+        """The publisher of ``thread`` (made on first use)."""
+        found = cls._by_thread.get(thread)
+        if found is None:
+            found = cls._by_thread[thread] = cls(thread)
+        return found
+
+    def add(self, view: Feed) -> None:
+        with self._guard:
+            self.views.add(view)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._loop, name="scope_ext-widgets", daemon=True)
+                self._worker.start()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look at every view now (after a pause or resume)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            with self._guard:
+                if not self.views:  # the last view closed; the next one starts a new thread
+                    self._worker = None
+                    return
+            now = time.monotonic()
+            wait = 0.5
+            for view in list(self.views):
+                if view.closed:
+                    self.views.discard(view)
+                    continue
+                if view.due <= now and view.wants_updates():
+                    try:
+                        view.publish()
+                    except Exception:  # a stopping runtime, a closed comm: the next tick tries again
+                        log.debug("publishing to %r failed", view, exc_info=True)
+                    view.due = now + view.interval
+                wait = min(wait, max(0.0, view.due - now))
+            self._wake.wait(max(wait, 0.01))
+            self._wake.clear()
+
+
+#: Events a timeline sends when a page opens (per namespace), and keeps in the page at most.
+TIMELINE_HISTORY = 5_000
+TIMELINE_RING = 100_000
+SAVED_EVENTS = 500  # a saved notebook keeps this many of the newest (views.js saves as many)
+_ERROR_WORDS = ("crash", "fail", "error")
+_WARNING_WORDS = ("drop", "pressure", "detached", "degraded", "health", "circuit_breaker", "refused")
+
+
+def severity(event_type: str) -> str:
+    """error, warning or info, read from an event's type."""
+    lowered = event_type.lower()
+    if any(word in lowered for word in _ERROR_WORDS):
+        return "error"
+    return "warning" if any(word in lowered for word in _WARNING_WORDS) else "info"
+
+
+def event_row(event: Event) -> list[Any]:
+    """One event for the page: id, time, namespace, type, severity, correlation, parent, source, data."""
+    data = json_safe(event.data)
+    text = data if isinstance(data, str) else json.dumps(data)
+    return [event.id, round(event.timestamp, 3), event.namespace, event.type, severity(event.type),
+            None if event.correlation_id is None else str(event.correlation_id), event.parent_id, event.source,
+            text[:300]]

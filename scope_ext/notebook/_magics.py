@@ -1,0 +1,491 @@
+"""The ``%scope`` line magic and ``%%scope`` cell magic: every subcommand, its arguments and its help.
+
+Each subcommand runs in the kernel's main thread and reaches the runtime only through
+:class:`~scope_ext.runtime._thread.RuntimeThread`. Quick ones return a Python object (so ``_`` and
+assignment work) that displays itself; ``parse`` returns a :class:`ParseHandle` at once. A user
+mistake is one :class:`~IPython.core.error.UsageError` line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import time
+from collections.abc import Callable, Generator, Hashable
+from typing import Any, NamedTuple
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from .._display import Displayable, in_kernel
+from .._result_table import QueryResult
+from ..code._index_run import IndexRun
+from ..code._layer import find_code_layer
+from ..code._start import start_code_layer
+from ..foundation_layer._foundation import Foundation, cleanup, find_foundation, start_isolated_services
+from ..runtime._exceptions import ScopeError
+from ..runtime._namespace import Namespace
+from ..runtime._process import Process
+from ..runtime._runtime import Runtime
+from ..runtime._snapshot import RuntimeSnapshot
+from ..runtime._supervisor import restart_service, supervised, terminate_child
+from ..runtime._thread import RuntimeThread
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes as one UsageError line instead of exiting."""
+
+    def __init__(self, command: str, summary: str) -> None:
+        super().__init__(prog=f"%scope {command}", description=summary, add_help=False, exit_on_error=False)
+
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{self.prog}: {message}; see %scope help {self.prog.split()[-1]}")
+
+
+class _Command(NamedTuple):
+    parser: _Parser
+    run: Callable[[argparse.Namespace], Any]
+
+
+class Status(Displayable):
+    """What ``%scope status`` (and ``start`` / ``stop``) returns."""
+
+    def __init__(self, running: bool, snapshot: RuntimeSnapshot | None, health: dict[str, str]) -> None:
+        self.running = running
+        self.snapshot = snapshot
+        self.health = health
+
+    def __repr__(self) -> str:
+        if not self.running or self.snapshot is None:
+            return "scope_ext runtime stopped"
+        names = ", ".join(ns.name for ns in self.snapshot.namespaces)
+        return f"scope_ext runtime {self.snapshot.status}; namespaces: {names}"
+
+    def __rich__(self) -> Any:
+        from rich.table import Table
+
+        if not self.running or self.snapshot is None:
+            return "scope_ext runtime [dim]stopped[/]"
+        snap = self.snapshot
+        table = Table(title=f"scope_ext runtime {snap.status}: up {snap.uptime:.1f}s, {snap.processes} processes, "
+                            f"{snap.crashes} crashes")
+        for column in ("namespace", "status", "processes", "health"):
+            table.add_column(column)
+        for ns in snap.namespaces:
+            table.add_row(ns.name, ns.status, str(ns.processes), self.health.get(ns.name, "no foundation"))
+        return table
+
+
+class ParseHandle(Displayable):
+    """An index run started by ``%scope parse``: poll its fields or block with :meth:`wait`."""
+
+    def __init__(self, thread: RuntimeThread, run: IndexRun, namespace: str) -> None:
+        self._thread = thread
+        self.run = run
+        self.namespace = namespace
+        self._view: Any = None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        if not in_kernel():
+            return super()._repr_mimebundle_(include, exclude)
+        if self._view is None:  # in Jupyter: a live progress bar
+            from ._views import ProgressView
+
+            self._view = ProgressView(self._thread, self.progress, repr(self))
+        return self._view._repr_mimebundle_()
+
+    @property
+    def status(self) -> str:
+        """running, done, cancelled or failed."""
+        return self._thread.run_sync(lambda: self.run.status)
+
+    @property
+    def done(self) -> bool:
+        return self.status != "running"
+
+    def progress(self) -> dict[str, Any]:
+        """Files and bytes done, rate (files/s) and ETA (s), read through the runtime thread."""
+        run = self.run
+        return self._thread.run_sync(lambda: {
+            "status": run.status, "files_done": run.files_done, "files_total": run.files_total,
+            "files_skipped": run.files_skipped, "errors": run.errors, "bytes_done": run.bytes_done,
+            "rate": run.rate, "eta": run.eta})
+
+    def wait(self, timeout: float | None = None) -> ParseHandle:
+        """Block until the run ends (or ``timeout`` seconds pass, then raise TimeoutError)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"index run {self.run.id} still running after {timeout} s")
+            time.sleep(0.05)
+        return self
+
+    def __await__(self) -> Generator[Any, None, ParseHandle]:
+        """``await run`` in a cell (IPython's autoawait): wait without blocking the kernel's loop."""
+        return self._finished().__await__()
+
+    async def _finished(self) -> ParseHandle:
+        import asyncio
+
+        while not self.done:
+            await asyncio.sleep(0.05)
+        return self
+
+    def cancel(self) -> None:
+        """Stop the run (files done so far stay indexed)."""
+        self._thread.run_sync(self.run.cancel)
+
+    def __repr__(self) -> str:
+        return f"<index run {self.run.id} of {self.run.root} in {self.namespace!r}>"
+
+    def __rich__(self) -> Any:
+        p = self.progress()
+        eta = f", ETA {p['eta']:.1f}s" if p["eta"] else ""
+        return (f"index run {self.run.id} of {self.run.root} ({self.namespace}): {p['status']}, "
+                f"{p['files_done']}/{p['files_total']} files ({p['files_skipped']} unchanged), "
+                f"{p['errors']} errors, {p['rate']:.0f} files/s{eta}")
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
+_UNIT = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _since(text: str) -> float:
+    """``--since``: a duration back from now (``90``, ``30s``, ``5m``, ``2h``, ``1d``)."""
+    found = _DURATION.match(text.strip())
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90, 30s, 5m, 2h or 1d")
+    return time.time() - float(found[1]) * _UNIT[found[2]]
+
+
+@magics_class
+class ScopeMagics(Magics):
+    """``%scope`` and ``%%scope``: see :data:`HELP` or ``%scope help``."""
+
+    def __init__(self, shell: Any, thread: RuntimeThread) -> None:
+        super().__init__(shell)
+        self.thread = thread
+        self.commands: dict[str, _Command] = {}
+        self._define()
+        type(self).scope.__doc__ = f"Control and inspect scope_ext.\n\n{self.help_text()}"  # what %scope? shows
+
+    # -- entry points -------------------------------------------------------------------------
+
+    @line_magic
+    def scope(self, line: str) -> Any:
+        """Control and inspect scope_ext; ``%scope help`` lists the subcommands."""
+        return self._dispatch(line, None)
+
+    @cell_magic("scope")  # type: ignore[arg-type]  # IPython's decorator is typed for the bare form
+    def scope_cell(self, line: str, cell: str) -> Any:
+        """``%%scope query`` / ``sql`` / ``grep`` with the text in the cell body."""
+        return self._dispatch(line, cell)
+
+    def _dispatch(self, line: str, cell: str | None) -> Any:
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%scope: {exc}") from None
+        if not words:
+            words = ["status"]
+        name, args = words[0], words[1:]
+        command = self.commands.get(name)
+        if command is None:
+            close = [c for c in self.commands if c.startswith(name[:2])]
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise UsageError(f"%scope: unknown command {name!r}{hint}; %scope help lists them")
+        if cell is not None:
+            if name not in ("query", "sql", "grep"):
+                raise UsageError(f"%%scope {name}: only query, sql and grep take a cell body")
+            args = [*args, cell]
+        try:
+            parsed = command.parser.parse_args(args)
+        except argparse.ArgumentError as exc:
+            raise UsageError(f"%scope {name}: {exc}") from None
+        try:
+            return command.run(parsed)
+        except ScopeError as exc:
+            raise UsageError(f"%scope {name}: {exc}") from None
+
+    # -- the command table --------------------------------------------------------------------
+
+    def _add(self, name: str, summary: str, run: Callable[[argparse.Namespace], Any]) -> _Parser:
+        parser = _Parser(name, summary)
+        self.commands[name] = _Command(parser, run)
+        return parser
+
+    def _define(self) -> None:
+        self._add("help", "this help, or one command's", self._help).add_argument("command", nargs="?")
+        self._add("start", "start the runtime (on its own thread) with the production Foundation", self._start)
+        self._add("stop", "stop every namespace in reverse order, then the runtime", self._stop)
+        self._add("status", "state, uptime, namespaces, processes, crashes and health", self._status)
+        ns = self._add("ns", "isolated namespaces: new NAME, list, drop NAME", self._ns)
+        ns.add_argument("action", choices=["new", "list", "drop"])
+        ns.add_argument("name", nargs="?")
+        tree = self._add("tree", "the supervision trees (of one namespace): live in Jupyter", self._tree)
+        tree.add_argument("namespace", nargs="?")
+        tree.add_argument("--static", action="store_true", help="a snapshot instead of the live view")
+        events = self._add("events", "stored events, newest first", self._events)
+        events.add_argument("--ns", default="production", help="namespace (default production)")
+        events.add_argument("--type", action="append", dest="types", help="event type (repeatable)")
+        events.add_argument("--correlation", help="correlation id")
+        events.add_argument("--since", type=_since, help="how far back: 90, 30s, 5m, 2h, 1d")
+        events.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+        telemetry = self._add("telemetry", "every metric's value, count and percentiles", self._telemetry)
+        telemetry.add_argument("--ns", default="production")
+        config = self._add("config", "get PATH, or set PATH VALUE (runtime settings only)", self._config)
+        config.add_argument("action", choices=["get", "set"])
+        config.add_argument("path")
+        config.add_argument("value", nargs="?")
+        config.add_argument("--ns", default="production")
+        parse = self._add("parse", "index a Python codebase (returns at once; see the handle)", self._parse)
+        parse.add_argument("path")
+        parse.add_argument("--ns", default="production")
+        parse.add_argument("--watch", action="store_true", help="re-index files as they change")
+        parse.add_argument("--dask", metavar="ADDRESS", help="parse on this Dask scheduler")
+        parse.add_argument("--index", metavar="FILE", help="SQLite file for the index (default: in memory)")
+        for name, summary in (("query", "a code query, e.g. callers of json.dumps (or %%scope query)"),
+                              ("sql", "read-only SQL over the code index (or %%scope sql)"),
+                              ("grep", "a structural pattern, e.g. '$X.append($Y)' (or %%scope grep)")):
+            parser = self._add(name, summary, getattr(self, f"_{name}"))
+            parser.add_argument("text", nargs="+")
+            parser.add_argument("--ns", default="production")
+        self._add("timeline", "every namespace's events as they are stored, live (recent ones in a terminal)",
+                  self._timeline)
+        dashboard = self._add("dashboard", "tree, events and telemetry in tabs, live (rich text in a terminal)",
+                              self._dashboard)
+        dashboard.add_argument("namespace", nargs="?", help="the tree's namespace (default: all)")
+        for name, summary in (("restart", "stop a supervised service and start it again from its spec"),
+                              ("terminate", "stop a supervised service (its supervisor keeps the spec)")):
+            parser = self._add(name, summary, getattr(self, f"_{name}"))
+            parser.add_argument("service")
+            parser.add_argument("--ns", default="production")
+
+    def help_text(self, command: str | None = None) -> str:
+        """All subcommands in one line each, or one command's usage and options."""
+        if command is not None:
+            found = self.commands.get(command)
+            if found is None:
+                raise UsageError(f"%scope help: no command {command!r}")
+            return found.parser.format_help().rstrip()
+        width = max(map(len, self.commands))
+        lines = [f"%scope {name:<{width}}  {c.parser.description}" for name, c in self.commands.items()]
+        return "\n".join([*lines, "", "%scope help COMMAND shows a command's options."])
+
+    # -- runtime access -----------------------------------------------------------------------
+
+    def _runtime(self) -> Runtime:
+        if not self.thread.running or self.thread.runtime is None:
+            raise UsageError("the scope_ext runtime is stopped; %scope start starts it")
+        return self.thread.runtime
+
+    def _namespace(self, name: str) -> Namespace:
+        rt = self._runtime()
+
+        def find() -> Namespace:
+            try:
+                return rt.namespace(name)
+            except KeyError:
+                raise UsageError(f"no namespace {name!r}; there are: "
+                                 f"{', '.join(ns.name for ns in rt.namespaces())}") from None
+
+        return self.thread.run_sync(find)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _help(self, args: argparse.Namespace) -> None:
+        print(self.help_text(args.command))
+
+    def _start(self, args: argparse.Namespace) -> Status:
+        self.thread.start()
+        return self._status(args)
+
+    def _stop(self, args: argparse.Namespace) -> Status:
+        self.thread.stop()
+        return self._status(args)
+
+    def _status(self, args: argparse.Namespace) -> Status:
+        if not self.thread.running:
+            return Status(False, None, {})
+        rt = self._runtime()
+
+        def read() -> tuple[RuntimeSnapshot, dict[str, str]]:
+            health = {}
+            for ns in rt.namespaces():
+                found = find_foundation(ns)
+                if found is not None:
+                    report = found.health
+                    health[ns.name] = "not checked yet" if report is None else report.overall
+            return rt.snapshot(), health
+
+        return Status(True, *self.thread.run_sync(read))
+
+    def _ns(self, args: argparse.Namespace) -> Any:
+        rt = self._runtime()
+        if args.action == "list":
+            def rows() -> list[tuple[Any, ...]]:
+                return [(ns.name, ns.status, ns.process_count, find_foundation(ns) is not None,
+                         getattr(find_code_layer(ns), "root", None)) for ns in rt.namespaces()]
+
+            return QueryResult("namespaces", ("name", "status", "processes", "foundation", "code"),
+                               self.thread.run_sync(rows))
+        if not args.name:
+            raise UsageError(f"%scope ns {args.action}: give the namespace's name")
+        if args.action == "new":
+            self.thread.run(start_isolated_services, args.name)
+            print(f"namespace {args.name!r} started with its own Foundation")
+        else:
+            if args.name == "production":
+                raise UsageError("%scope ns drop: the production namespace stays; %scope stop stops everything")
+            self._namespace(args.name)
+            self.thread.run(cleanup, args.name)
+            print(f"namespace {args.name!r} dropped")
+        return None
+
+    def _tree(self, args: argparse.Namespace) -> Any:
+        rt = self._runtime()
+        snap = self.thread.run_sync(rt.snapshot)
+        if args.namespace is not None and args.namespace not in {ns.name for ns in snap.namespaces}:
+            raise UsageError(f"%scope tree: no namespace {args.namespace!r}")
+        if not args.static and in_kernel():
+            from ._views import TreeView
+
+            return TreeView(self.thread, args.namespace)
+        if args.namespace is None:
+            return snap
+        try:
+            only = snap.find(args.namespace)
+        except KeyError:
+            raise UsageError(f"%scope tree: no namespace {args.namespace!r}") from None
+        return RuntimeSnapshot(snap.time, snap.status, snap.uptime, only.processes, snap.crashes, (only,))
+
+    def _foundation(self, ns_name: str, command: str) -> Foundation:
+        ns = self._namespace(ns_name)
+        found: Foundation | None = self.thread.run_sync(lambda: find_foundation(ns))
+        if found is None:
+            raise UsageError(f"%scope {command}: namespace {ns_name!r} has no Foundation")
+        return found
+
+    def _events(self, args: argparse.Namespace) -> QueryResult:
+        found = self._foundation(args.ns, "events")
+        if args.limit < 1:
+            raise UsageError("%scope events: --limit must be at least 1")
+        events = self.thread.run(lambda: found.events.query(
+            types=args.types, since=args.since, correlation_id=args.correlation, limit=args.limit, order="desc"))
+        rows = [(e.id, time.strftime("%H:%M:%S", time.localtime(e.timestamp)), e.type, e.correlation_id,
+                 e.source, e.data) for e in events]
+        return QueryResult(f"events in {args.ns}", ("id", "time", "type", "correlation", "source", "data"), rows)
+
+    def _telemetry(self, args: argparse.Namespace) -> QueryResult:
+        found = self._foundation(args.ns, "telemetry")
+        summaries = self.thread.run_sync(lambda: found.telemetry.summaries())
+        return QueryResult(f"telemetry in {args.ns}", ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
+                           [tuple(s) for s in summaries])
+
+    def _config(self, args: argparse.Namespace) -> Any:
+        config = self._foundation(args.ns, "config").config
+        setting = config.schema.setting(tuple(args.path.split(".")))  # an immutable schema; ConfigError names close ones
+        if args.action == "get":
+            return self.thread.run_sync(config.get, args.path)
+        if args.value is None:
+            raise UsageError(f"%scope config set {args.path}: give a value ({setting.type.__name__})")
+        value = setting.parse(args.value, "the value")
+        self.thread.run(config.update, args.path, value)
+        return value
+
+    def _parse(self, args: argparse.Namespace) -> ParseHandle:
+        ns = self._namespace(args.ns)
+        root = os.path.abspath(os.path.expanduser(args.path))
+        if not os.path.isdir(root):
+            raise UsageError(f"%scope parse: {args.path!r} is not a folder")
+
+        async def begin() -> IndexRun:
+            layer = find_code_layer(ns)
+            if layer is not None and layer.root != root:
+                raise UsageError(f"namespace {ns.name!r} already indexes {layer.root}; "
+                                 f"use another namespace (%scope ns new NAME, then --ns NAME)")
+            if layer is None:
+                layer = await start_code_layer(ns, root, index_path=args.index, watch=args.watch, dask=args.dask)
+            return await layer.index()
+
+        return ParseHandle(self.thread, self.thread.run(begin), ns.name)
+
+    def _code(self, ns_name: str, action: Callable[[Any], Any]) -> Any:
+        ns = self._namespace(ns_name)
+
+        async def run() -> Any:
+            layer = find_code_layer(ns)
+            if layer is None:
+                raise UsageError(f"namespace {ns_name!r} has no code index yet; %scope parse PATH builds one")
+            return await action(layer)
+
+        return self.thread.run(run)
+
+    def _query(self, args: argparse.Namespace) -> QueryResult:
+        text = " ".join(args.text)
+        return self._code(args.ns, lambda layer: layer.query(text))  # type: ignore[no-any-return]
+
+    def _sql(self, args: argparse.Namespace) -> QueryResult:
+        text = " ".join(args.text)
+        return self._code(args.ns, lambda layer: layer.table(text))  # type: ignore[no-any-return]
+
+    def _grep(self, args: argparse.Namespace) -> QueryResult:
+        pattern = " ".join(args.text)
+        return self._code(args.ns, lambda layer: layer.grep(pattern))  # type: ignore[no-any-return]
+
+    def _find_child(self, ns_name: str, service: str) -> tuple[Process, Hashable]:
+        ns = self._namespace(ns_name)
+
+        def find() -> tuple[Process, Hashable] | None:
+            for _, sup, child in supervised(ns.root):
+                if str(child) == service:
+                    return sup, child
+            return None
+
+        found = self.thread.run_sync(find)
+        if found is None:
+            raise UsageError(f"no supervised service {service!r} in namespace {ns_name!r}; %scope tree shows them")
+        return found
+
+    def _restart(self, args: argparse.Namespace) -> None:
+        self.thread.run(restart_service, *self._find_child(args.ns, args.service))
+        print(f"{args.service} restarted")
+
+    def _terminate(self, args: argparse.Namespace) -> None:
+        self.thread.run(terminate_child, *self._find_child(args.ns, args.service))
+        print(f"{args.service} terminated (%scope restart {args.service} starts it again)")
+
+    def _timeline(self, args: argparse.Namespace) -> Any:
+        self._runtime()
+        from ._views import TimelineView, recent_events, recent_events_table
+
+        if in_kernel():
+            return TimelineView(self.thread)
+        return recent_events_table(recent_events(self.thread, 50)[-50:])
+
+    def _dashboard(self, args: argparse.Namespace) -> Any:
+        tree = self._tree(argparse.Namespace(namespace=args.namespace, static=True))
+        if in_kernel():
+            from ._views import Dashboard
+
+            return Dashboard(self.thread, args.namespace)
+        return Overview(tree, self._events(argparse.Namespace(ns="production", types=None, correlation=None,
+                                                               since=None, limit=20)),
+                        self._telemetry(argparse.Namespace(ns="production")))
+
+
+class Overview(Displayable):
+    """``%scope dashboard`` outside Jupyter: the tree, recent events and telemetry, once."""
+
+    def __init__(self, tree: RuntimeSnapshot, events: QueryResult, telemetry: QueryResult) -> None:
+        self.tree, self.events, self.telemetry = tree, events, telemetry
+
+    def __repr__(self) -> str:
+        return f"<scope_ext overview: {', '.join(ns.name for ns in self.tree.namespaces)}>"
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+
+        return Group(self.tree.__rich__(), self.events.__rich__(), self.telemetry.__rich__())

@@ -1,0 +1,146 @@
+"""Snapshots: a consistent, immutable picture of every supervision tree.
+
+Taken in one synchronous pass in the runtime's thread (nothing can change meanwhile), from plain
+attributes only, so it is cheap enough to take ten times a second with a thousand services. Nodes
+are named tuples (a frozen dataclass costs several times more to build). The widgets, magics and
+renderers read only this.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Hashable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import trio
+
+from .._display import Displayable
+from ._process import Process, describe_reason
+
+if TYPE_CHECKING:
+    from ._namespace import Namespace
+    from ._runtime import Runtime
+    from ._supervisor import Supervisor, _Child
+
+
+class Supervision(NamedTuple):
+    """What a supervisor node adds: its strategy and restart budget right now."""
+
+    strategy: str
+    max_restarts: int
+    max_seconds: float
+    restarts_used: int
+    restarts_left: int
+
+
+class NodeSnapshot(NamedTuple):
+    """One process in a tree: a worker, a task, or a supervisor (``supervision`` and ``children``)."""
+
+    id: Hashable
+    pid: int | None
+    kind: str
+    status: str
+    restarts: int
+    mailbox: int
+    capacity: int
+    handled: int
+    uptime: float
+    last_error: str | None
+    last_traceback: str | None
+    supervision: Supervision | None = None
+    children: tuple[NodeSnapshot, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceSnapshot:
+    """One namespace: its status, its root supervisor's node and how many processes and names it has."""
+
+    name: str
+    status: str
+    processes: int
+    names: int
+    root: NodeSnapshot | None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RuntimeSnapshot(Displayable):
+    """Every namespace at one instant of the runtime clock."""
+
+    time: float
+    status: str
+    uptime: float
+    processes: int
+    crashes: int
+    namespaces: tuple[NamespaceSnapshot, ...]
+
+    def find(self, namespace: str) -> NamespaceSnapshot:
+        """The snapshot of one namespace (KeyError if absent)."""
+        for ns in self.namespaces:
+            if ns.name == namespace:
+                return ns
+        raise KeyError(namespace)
+
+    def __rich__(self) -> Any:
+        from ._render import render_snapshot
+
+        return render_snapshot(self)
+
+    def __repr__(self) -> str:
+        return f"<RuntimeSnapshot {self.status}: {', '.join(ns.name for ns in self.namespaces)}>"
+
+
+@lru_cache(maxsize=512)
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+def _node(
+    node_id: Hashable, kind: str, proc: Process | None, status: str, restarts: int,
+    exc: BaseException | None, now: float,
+) -> NodeSnapshot:
+    error, tb = (None, None) if exc is None else (describe_reason(exc), _format(exc))
+    if proc is None:
+        return NodeSnapshot(node_id, None, kind, status, restarts, 0, 0, 0, 0.0, error, tb)
+    mailbox = len(proc.mailbox) if proc.mailbox is not None else 0
+    uptime = now - proc.started_at if proc.started_at is not None else 0.0
+    sup: Supervisor | None = proc.service if proc.kind == "supervisor" else None
+    supervision: Supervision | None = None
+    children: tuple[NodeSnapshot, ...] = ()
+    if sup is not None and hasattr(sup, "_children"):  # a supervisor past the start of its init
+        sup._expire_restarts(now)
+        used = len(sup._restart_times)
+        supervision = Supervision(sup.strategy, sup.max_restarts, sup.max_seconds, used, max(0, sup.max_restarts - used))
+        children = tuple(_child(record, now) for record in sup._children)
+    return NodeSnapshot(node_id, proc.pid, proc.kind, status, restarts, mailbox, proc.capacity, proc.handled,
+                        uptime, error, tb, supervision, children)
+
+
+def _child(record: _Child, now: float) -> NodeSnapshot:
+    proc = record.proc
+    status = record.status
+    if proc is not None and status == "running" and proc.status == "starting":
+        status = "restarting" if record.restarts else "starting"
+    return _node(record.spec.id, record.spec.kind, proc, status, record.restarts, record.last_exception, now)
+
+
+def _namespace(ns: Namespace, now: float) -> NamespaceSnapshot:
+    root = ns.root
+    node = None
+    if root is not None and root.alive:
+        node = _node(ns.name, "supervisor", root, root.status, 0, root.last_exception, now)
+    return NamespaceSnapshot(ns.name, ns.status, ns.process_count, ns.names.count(), node)
+
+
+def take_snapshot(rt: Runtime) -> RuntimeSnapshot:
+    """See the module docstring; call from the runtime's thread."""
+    now = trio.current_time()
+    return RuntimeSnapshot(
+        now,
+        rt.status,
+        now - rt.started_at if rt.started_at is not None else 0.0,
+        len(rt._processes),
+        len(rt.crashes),
+        tuple(_namespace(ns, now) for ns in rt.namespaces()),
+    )
