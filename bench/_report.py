@@ -23,5 +23,7 @@ def run_bench(name: str, description: str, bench: Callable[[bool], Awaitable[Row
     for text, ok in rows:
         print(f"{'PASS' if ok else 'MISS'}  {text}")
     passed = sum(ok for _, ok in rows)
-    print(f"{name} bench{' (quick)' if args.quick else ''}: {passed}/{len(rows)} targets met "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"{name} bench{' (quick)' if args.quick else ''}: {passed}/{len(rows)} targets met "
+        f"in {time.perf_counter() - started:.1f} s"
+    )

@@ -106,8 +106,7 @@ async def ingest_batched(f: sx.Foundation, n: int, corr_every: int, batch: int =
     store_batch = f.events.store_batch
     start = time.perf_counter()
     for chunk in range(0, n, batch):
-        await store_batch([("bench.batch", i, i % corr_every)
-                           for i in range(chunk, chunk + batch)])
+        await store_batch([("bench.batch", i, i % corr_every) for i in range(chunk, chunk + batch)])
     await f.events.flush(timeout=None)
     return n / (time.perf_counter() - start)
 
@@ -174,21 +173,36 @@ async def bench(quick: bool) -> Rows:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.sqlite"
         async with sx.open_runtime() as rt:
-            f = await sx.start_foundation(rt.production, overrides={"events.path": str(path),
-                                                                     "events.max_events": 3 * n_events})
+            f = await sx.start_foundation(
+                rt.production, overrides={"events.path": str(path), "events.max_events": 3 * n_events}
+            )
             persisted = await ingest_batched(f, n_events, corr_every)
         size = path.stat().st_size
     return [
-        (f"config reads/s            {reads:>12,.0f}   naive server {naive['config reads']:,.0f}/s   "
-         f"ratio {reads / naive['config reads']:.0f}x (target >= 1,000,000/s)", reads >= 1_000_000),
-        (f"event ingest one by one/s {single:>12,.0f}   naive server {naive['ingest single']:,.0f}/s   "
-         f"ratio {single / naive['ingest single']:.2f}x (target >= 200,000/s)", single >= 200_000),
-        (f"event ingest batched/s    {batched:>12,.0f}   naive server {naive['ingest batched']:,.0f}/s   "
-         f"ratio {batched / naive['ingest batched']:.2f}x (target >= 1,000,000/s)", batched >= 1_000_000),
-        (f"ingest batched + SQLite/s {persisted:>12,.0f}   ratio to in-memory {persisted / batched:.2f}x   "
-         f"file {size / n_events:.0f} B/event (target >= 200,000/s)", persisted >= 200_000),
-        (f"query by correlation id   {corr_ms:>10.3f} ms   among {stored:,} events, {found} hits (target <= 1 ms)",
-         corr_ms <= 1.0 and stored >= n_events),
+        (
+            f"config reads/s            {reads:>12,.0f}   naive server {naive['config reads']:,.0f}/s   "
+            f"ratio {reads / naive['config reads']:.0f}x (target >= 1,000,000/s)",
+            reads >= 1_000_000,
+        ),
+        (
+            f"event ingest one by one/s {single:>12,.0f}   naive server {naive['ingest single']:,.0f}/s   "
+            f"ratio {single / naive['ingest single']:.2f}x (target >= 200,000/s)",
+            single >= 200_000,
+        ),
+        (
+            f"event ingest batched/s    {batched:>12,.0f}   naive server {naive['ingest batched']:,.0f}/s   "
+            f"ratio {batched / naive['ingest batched']:.2f}x (target >= 1,000,000/s)",
+            batched >= 1_000_000,
+        ),
+        (
+            f"ingest batched + SQLite/s {persisted:>12,.0f}   ratio to in-memory {persisted / batched:.2f}x   "
+            f"file {size / n_events:.0f} B/event (target >= 200,000/s)",
+            persisted >= 200_000,
+        ),
+        (
+            f"query by correlation id   {corr_ms:>10.3f} ms   among {stored:,} events, {found} hits (target <= 1 ms)",
+            corr_ms <= 1.0 and stored >= n_events,
+        ),
         (f"query 1,000-event range   {range_ms:>10.3f} ms   (target <= 5 ms)", range_ms <= 5.0),
         (f"memory per small event    {per_event:>10.0f} B    (report only)", not math.isnan(per_event)),
         (f"telemetry execute/s       {tele:>12,.0f}   one counter attached (target >= 500,000/s)", tele >= 500_000),

@@ -37,8 +37,9 @@ ANCHOR = "import trio"
 
 def measure(code: str) -> tuple[float, str]:
     """Seconds the import took in a fresh interpreter, and the heavy modules it left loaded."""
-    out = subprocess.run([sys.executable, "-c", PROBE.format(code=code, heavy=HEAVY)], capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(code=code, heavy=HEAVY)], capture_output=True, text=True, check=True
+    ).stdout.split()
     return float(out[0]), out[1] if len(out) > 1 else ""
 
 
@@ -67,8 +68,10 @@ def main() -> None:
         rows.append((f"{name} loads no heavy module ({heavy[name] or 'none loaded'})", not heavy[name]))
     for text, ok in rows:
         print(f"{'PASS' if ok else 'MISS'}  {text}")
-    print(f"import bench{' (quick)' if rounds == 3 else ''}: {sum(ok for _, ok in rows)}/{len(rows)} targets met "
-          f"in {time.perf_counter() - started:.1f} s (best of {rounds} fresh interpreters each)")
+    print(
+        f"import bench{' (quick)' if rounds == 3 else ''}: {sum(ok for _, ok in rows)}/{len(rows)} targets met "
+        f"in {time.perf_counter() - started:.1f} s (best of {rounds} fresh interpreters each)"
+    )
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ async def messages_per_second(rt: sx.Runtime, n: int, send: Callable[[sx.Process
 async def restart_latencies(rt: sx.Runtime, n: int) -> list[float]:
     """From the crash (the failing call returns) to the restarted server answering a call."""
     await rt.production.start(
-        sx.Supervisor, [sx.ChildSpec("victim", Echo, name="victim")], "one_for_one", n + 10, 3600.0, id="bench-sup")
+        sx.Supervisor, [sx.ChildSpec("victim", Echo, name="victim")], "one_for_one", n + 10, 3600.0, id="bench-sup"
+    )
     via = rt.production.via("victim")
     latencies = []
     for _ in range(n):
@@ -181,16 +182,28 @@ async def bench(quick: bool) -> Rows:
     med, p99 = statistics.median(restarts) * 1e6, pct(restarts, 0.99) * 1e6
     raw_med, raw_p99 = statistics.median(raw_restart) * 1e6, pct(raw_restart, 0.99) * 1e6
     return [
-        (f"call round trips/s     {calls:>12,.0f}   raw ping-pong {raw:,.0f}/s   ratio {calls / raw:.2f}x (target >= 0.8x)",
-         calls / raw >= 0.8),
-        (f"cast messages/s        {casts:>12,.0f}   ratio to raw round trips {casts / raw:.2f}x (target >= 150,000/s)",
-         casts >= 150_000),
-        (f"crash->serving median  {med:>10.1f} us   hand-written loop {raw_med:.1f} us   ratio {med / raw_med:.2f}x "
-         f"(target <= 50 us)", med <= 50),
-        (f"crash->serving p99     {p99:>10.1f} us   hand-written loop {raw_p99:.1f} us   ratio {p99 / raw_p99:.2f}x "
-         f"(target <= 150 us)", p99 <= 150),
-        (f"registry lookups/s     {lookups:>12,.0f}   ratio to raw round trips {lookups / raw:.0f}x (target >= 2,000,000/s)",
-         lookups >= 2_000_000),
+        (
+            f"call round trips/s     {calls:>12,.0f}   raw ping-pong {raw:,.0f}/s   ratio {calls / raw:.2f}x (target >= 0.8x)",
+            calls / raw >= 0.8,
+        ),
+        (
+            f"cast messages/s        {casts:>12,.0f}   ratio to raw round trips {casts / raw:.2f}x (target >= 150,000/s)",
+            casts >= 150_000,
+        ),
+        (
+            f"crash->serving median  {med:>10.1f} us   hand-written loop {raw_med:.1f} us   ratio {med / raw_med:.2f}x "
+            f"(target <= 50 us)",
+            med <= 50,
+        ),
+        (
+            f"crash->serving p99     {p99:>10.1f} us   hand-written loop {raw_p99:.1f} us   ratio {p99 / raw_p99:.2f}x "
+            f"(target <= 150 us)",
+            p99 <= 150,
+        ),
+        (
+            f"registry lookups/s     {lookups:>12,.0f}   ratio to raw round trips {lookups / raw:.0f}x (target >= 2,000,000/s)",
+            lookups >= 2_000_000,
+        ),
         (f"snapshot, 1000 services {snap:>9.2f} ms   (target <= 5 ms)", snap <= 5),
     ]
 

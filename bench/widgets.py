@@ -42,6 +42,7 @@ def measure(seconds: float) -> tuple[float, float, int, float]:
     thread = sx.RuntimeThread(foundation=False)
     thread.start()
     try:
+
         async def build():
             ns = thread.runtime.production
             for s in range(SUPERVISORS):
@@ -60,7 +61,12 @@ def measure(seconds: float) -> tuple[float, float, int, float]:
         elapsed = time.monotonic() - start
         batches = sent[1:]
         view.close()
-        return sum(batches) / elapsed, len(batches) / elapsed, full, thread.run_sync(lambda: len(thread.runtime.crashes)) / elapsed
+        return (
+            sum(batches) / elapsed,
+            len(batches) / elapsed,
+            full,
+            thread.run_sync(lambda: len(thread.runtime.crashes)) / elapsed,
+        )
     finally:
         thread.stop()
 
@@ -69,9 +75,12 @@ async def bench(quick: bool) -> Rows:
     bytes_s, rate, full, restarts = await trio.to_thread.run_sync(measure, 3.0 if quick else 10.0)
     anchor = full * rate
     return [
-        (f"tree of {SUPERVISORS * WORKERS} services, {restarts:.1f} restarts/s: {bytes_s / 1000:,.1f} kB/s in "
-         f"{rate:.1f} batches/s; whole tree each batch {anchor / 1000:,.1f} kB/s (ratio {bytes_s / anchor:.3f}) "
-         f"(target <= 10 batches/s plus one)", rate <= 11),
+        (
+            f"tree of {SUPERVISORS * WORKERS} services, {restarts:.1f} restarts/s: {bytes_s / 1000:,.1f} kB/s in "
+            f"{rate:.1f} batches/s; whole tree each batch {anchor / 1000:,.1f} kB/s (ratio {bytes_s / anchor:.3f}) "
+            f"(target <= 10 batches/s plus one)",
+            rate <= 11,
+        ),
     ]
 
 

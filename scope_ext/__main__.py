@@ -38,8 +38,11 @@ def cli(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run a supervision tree with a crashing child and show it live")
     demo.add_argument("--seconds", type=float, default=10.0, help="how long to run (0: until Ctrl-C)")
-    sub.add_parser("lab", help="open JupyterLab: lab [FOLDER] [JupyterLab options]; FOLDER defaults to "
-                               "./examples when there is one, else .")
+    sub.add_parser(
+        "lab",
+        help="open JupyterLab: lab [FOLDER] [JupyterLab options]; FOLDER defaults to "
+        "./examples when there is one, else .",
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         main(args.seconds)

@@ -17,9 +17,14 @@ def render_text(renderable: Any, *, color: bool, width: int = 120) -> str:
     """``renderable`` as text, with ANSI colours or without."""
     from rich.console import Console
 
-    console = Console(file=io.StringIO(), width=width, force_terminal=color, force_jupyter=False,
-                      color_system="truecolor" if color else None,
-                      record=not color)
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=color,
+        force_jupyter=False,
+        color_system="truecolor" if color else None,
+        record=not color,
+    )
     console.print(renderable)
     return console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined, no-any-return]
 
@@ -28,11 +33,14 @@ def render_html(renderable: Any, width: int = 120) -> str:
     """``renderable`` as a self-contained HTML fragment (inline styles)."""
     from rich.console import Console
 
-    console = Console(file=io.StringIO(), width=width, record=True, force_terminal=True, force_jupyter=False,
-                      color_system="truecolor")
+    console = Console(
+        file=io.StringIO(), width=width, record=True, force_terminal=True, force_jupyter=False, color_system="truecolor"
+    )
     console.print(renderable)
-    return console.export_html(inline_styles=True, code_format="<pre class=\"scope-ext\" style=\"font-family:monospace;"
-                               "line-height:1.3\">{code}</pre>")
+    return console.export_html(
+        inline_styles=True,
+        code_format='<pre class="scope-ext" style="font-family:monospace;line-height:1.3">{code}</pre>',
+    )
 
 
 def in_terminal() -> bool:

@@ -45,10 +45,14 @@ class QueryResult(Displayable):
 
     def _html(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-                       for row in self.rows)
-        return (f"<table><caption>{html.escape(self.query)} ({len(self.rows)} rows)</caption>"
-                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f"<table><caption>{html.escape(self.query)} ({len(self.rows)} rows)</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame of the rows (pandas must be installed)."""

@@ -17,7 +17,9 @@ import scope_ext as sx
 
 async def main(rt: sx.Runtime) -> None:
     interval = float(sys.argv[2]) if len(sys.argv) > 2 else 0.05
-    f = await sx.start_foundation(rt.production, overrides={"events.path": sys.argv[1], "events.commit_interval": interval})
+    f = await sx.start_foundation(
+        rt.production, overrides={"events.path": sys.argv[1], "events.commit_interval": interval}
+    )
     announced = False
     while True:
         await f.events.store_batch([("writer.tick", {"t": time.time()}) for _ in range(50)])

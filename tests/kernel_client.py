@@ -38,7 +38,9 @@ class Kernel:
         interrupted = False
         while True:
             try:
-                msg = self.kc.get_iopub_msg(timeout=interrupt_after if (interrupt_after and not interrupted) else timeout)
+                msg = self.kc.get_iopub_msg(
+                    timeout=interrupt_after if (interrupt_after and not interrupted) else timeout
+                )
             except Empty:
                 if interrupt_after and not interrupted:
                     self.km.interrupt_kernel()

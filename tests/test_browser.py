@@ -60,21 +60,37 @@ def lab(tmp_path_factory):
     assert os.path.exists(CHROMIUM), "Debian's chromium is needed: bash .ci/install installs it"
     folder = tmp_path_factory.mktemp("lab")
     book = nbformat.read(EXAMPLES / "01_supervision.ipynb", 4)
-    book.cells += [nbformat.v4.new_code_cell(CHAOS), nbformat.v4.new_code_cell("%scope tree"),
-                   nbformat.v4.new_code_cell("time.sleep(3)"), nbformat.v4.new_code_cell("%scope dashboard")]
+    book.cells += [
+        nbformat.v4.new_code_cell(CHAOS),
+        nbformat.v4.new_code_cell("%scope tree"),
+        nbformat.v4.new_code_cell("time.sleep(3)"),
+        nbformat.v4.new_code_cell("%scope dashboard"),
+    ]
     nbformat.write(book, folder / "live.ipynb")
     flood = nbformat.v4.new_notebook()
     flood.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    flood.cells = [nbformat.v4.new_code_cell(code) for code in (
-        "%load_ext scope_ext",
-        "import scope_ext as sx\nfrom scope_ext.notebook._views import TimelineView\n"
-        "view = TimelineView(sx.runtime_thread())\nview",
-        FLOOD)]
+    flood.cells = [
+        nbformat.v4.new_code_cell(code)
+        for code in (
+            "%load_ext scope_ext",
+            "import scope_ext as sx\nfrom scope_ext.notebook._views import TimelineView\n"
+            "view = TimelineView(sx.runtime_thread())\nview",
+            FLOOD,
+        )
+    ]
     nbformat.write(flood, folder / "flood.ipynb")
-    for name, cells in (("sidebar.ipynb", ["import time, scope_ext as sx", "rt = sx.runtime_thread()\n" + CHAOS,
-                                           "time.sleep(3)"]),
-                        ("saved.ipynb", ["%load_ext scope_ext", "import scope_ext as sx\nrt = sx.runtime_thread()\n"
-                                         + CHAOS, "%scope tree", "%scope dashboard"])):
+    for name, cells in (
+        ("sidebar.ipynb", ["import time, scope_ext as sx", "rt = sx.runtime_thread()\n" + CHAOS, "time.sleep(3)"]),
+        (
+            "saved.ipynb",
+            [
+                "%load_ext scope_ext",
+                "import scope_ext as sx\nrt = sx.runtime_thread()\n" + CHAOS,
+                "%scope tree",
+                "%scope dashboard",
+            ],
+        ),
+    ):
         book = nbformat.v4.new_notebook()
         book.metadata["kernelspec"] = flood.metadata["kernelspec"]
         book.cells = [nbformat.v4.new_code_cell(code) for code in cells]
@@ -83,8 +99,17 @@ def lab(tmp_path_factory):
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news pop-up
     port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "scope_ext", "lab", str(folder), "--no-browser", f"--port={port}",  # the main job
-               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    command = [
+        sys.executable,
+        "-m",
+        "scope_ext",
+        "lab",
+        str(folder),
+        "--no-browser",
+        f"--port={port}",  # the main job
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+    ]
     environ = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(folder / "settings")}
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ)
     base = f"http://127.0.0.1:{port}"
@@ -234,8 +259,11 @@ def test_the_timeline_stays_smooth_with_100000_events(lab):
         run_menu(page, "Run All Cells")
         timeline = page.locator(".scope-ext-timeline")
         count = timeline.locator(".scope-ext-count")
-        page.wait_for_function("el => el.textContent.startsWith('100000 of 100000')",
-                               arg=count.element_handle(timeout=60_000), timeout=60_000)
+        page.wait_for_function(
+            "el => el.textContent.startsWith('100000 of 100000')",
+            arg=count.element_handle(timeout=60_000),
+            timeout=60_000,
+        )
         assert float(timeline.get_attribute("data-apply-ms")) < 250  # applying a batch to a full ring
         scroll_ms = page.evaluate("""() => {
             const viewport = document.querySelector('.scope-ext-viewport');
@@ -304,10 +332,12 @@ def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
         sidebar.locator("button[data-command='scope-ext:open-dashboard']").click()
         dashboard = page.locator(".jp-MainAreaWidget", has=page.locator(".widget-tab"))
         dashboard.locator(".scope-ext-live .scope-ext-node[data-path='production/chaos/flaky']").wait_for(
-            timeout=30_000)  # the live widget, not the snapshot
+            timeout=30_000
+        )  # the live widget, not the snapshot
         sidebar.locator("button[data-command='scope-ext:open-timeline']").click()
-        timeline = page.locator(".jp-MainAreaWidget", has=page.locator(".scope-ext-timeline"),
-                                has_not=page.locator(".widget-tab"))
+        timeline = page.locator(
+            ".jp-MainAreaWidget", has=page.locator(".scope-ext-timeline"), has_not=page.locator(".widget-tab")
+        )
         timeline.locator(".scope-ext-live .scope-ext-event").first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "sidebar-commands.png"))
 
@@ -343,8 +373,7 @@ def test_a_saved_notebook_reopens_with_its_views_last_state(lab):
         with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=5) as reply:
             sessions = json.load(reply)
         for session in sessions:  # the kernel goes: its widget models with it
-            request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}",
-                                             method="DELETE")
+            request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE")
             urllib.request.urlopen(request, timeout=10).close()
         open_notebook(page, base, token, "saved.ipynb")  # a new kernel, without scope_ext
         cells = page.locator(".jp-CodeCell")

@@ -44,8 +44,9 @@ def compare_with_radon(paths: list[str]) -> tuple[int, list[str]]:
             for fn in functions:
                 compared += 1
                 if ours.get((fn.lineno, fn.name)) != fn.complexity:
-                    mismatches.append(f"{path}:{fn.lineno} {fn.name}: radon {fn.complexity}, "
-                                      f"ours {ours.get((fn.lineno, fn.name))}")
+                    mismatches.append(
+                        f"{path}:{fn.lineno} {fn.name}: radon {fn.complexity}, ours {ours.get((fn.lineno, fn.name))}"
+                    )
     return compared, mismatches
 
 
@@ -103,8 +104,10 @@ def test_cpython_takes_over_where_tree_sitter_cannot_be_trusted(tmp_path):
         "latin.py": ("# -*- coding: latin-1 -*-\ndef f():\n    return 'é'\n".encode("latin-1"), None),
         "cr.py": (b"def f():\r    return g()\r", None),
         # a real type alias statement: 3.12 syntax, an error for older interpreters
-        "alias.py": (b"def f():\n    pass\ntype Point = tuple[int, int]\n",
-                     "invalid syntax" if sys.version_info < (3, 12) else None),
+        "alias.py": (
+            b"def f():\n    pass\ntype Point = tuple[int, int]\n",
+            "invalid syntax" if sys.version_info < (3, 12) else None,
+        ),
     }
     for name, (data, _) in cases.items():
         (tmp_path / name).write_bytes(data)
@@ -118,15 +121,18 @@ def test_cpython_takes_over_where_tree_sitter_cannot_be_trusted(tmp_path):
     assert facts_of(str(tmp_path), str(tmp_path / "cr.py")).calls[0].lineno == 2
 
 
-@pytest.mark.parametrize("source", [
-    "def f(k):\n    return {*k.items()}\n",  # read as (*k).items()
-    "x = *a.b(), *c[0].d(), *e()\n",
-    "def f(*args: *tuple[int, ...]):\n    return tuple[*args]\n",
-    "def f(m):\n    type(m).x = 1\n",  # read as a type alias statement
-    "def f(m):\n    type(m).x = a.b() if c() else [g(i) for i in m if i]\n",
-    "class A:\n    type(self)[f()].z: List[h()] = g(h())\n",
-    "type(x).y = lambda s: s.g()\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(k):\n    return {*k.items()}\n",  # read as (*k).items()
+        "x = *a.b(), *c[0].d(), *e()\n",
+        "def f(*args: *tuple[int, ...]):\n    return tuple[*args]\n",
+        "def f(m):\n    type(m).x = 1\n",  # read as a type alias statement
+        "def f(m):\n    type(m).x = a.b() if c() else [g(i) for i in m if i]\n",
+        "class A:\n    type(self)[f()].z: List[h()] = g(h())\n",
+        "type(x).y = lambda s: s.g()\n",
+    ],
+)
 def test_misreadings_of_the_grammar_are_read_as_cpython_reads_them(source):
     ours = _extract_tree.extract(_extract_tree.parser().parse(source.encode()))
     assert ours is not None, "handed over to CPython"
@@ -197,7 +203,12 @@ def outer():
     assert facts.module == "pkg.mod" and facts.error is None
     (base,) = facts.classes
     assert (base.qualname, base.bases, base.decorators, base.methods, base.doc) == (
-        "Base", ("Parent", "mixins.Mixin"), ("decorate(...)",), ("method", "later"), "A class.")
+        "Base",
+        ("Parent", "mixins.Mixin"),
+        ("decorate(...)",),
+        ("method", "later"),
+        "A class.",
+    )
     by_name = {f.qualname: f for f in facts.functions}
     method = by_name["Base.method"]
     assert method.cls == "Base" and method.args == ("self", "a", "*rest", "key", "**extra")
@@ -205,23 +216,37 @@ def outer():
     assert by_name["Base.later"].is_async and by_name["Base.later"].complexity == 2
     assert by_name["outer.inner"].cls is None
     calls = {(c.caller, c.callee) for c in facts.calls}
-    assert {("<module>", "decorate"), ("<module>", "compute"), ("Base.method", "self.helper"),
-            ("Base.method", "os.path.join"), ("Base", "default"), ("outer.inner", "fn"),  # defaults run in the class body
-            ("Base.later", "stream"), ("Base.later", "item.wait")} <= calls
+    assert {
+        ("<module>", "decorate"),
+        ("<module>", "compute"),
+        ("Base.method", "self.helper"),
+        ("Base.method", "os.path.join"),
+        ("Base", "default"),
+        ("outer.inner", "fn"),  # defaults run in the class body
+        ("Base.later", "stream"),
+        ("Base.later", "item.wait"),
+    } <= calls
     imports = {(i.module, i.name, i.alias, i.level) for i in facts.imports}
-    assert imports == {("os", None, None, 0), ("json", None, "j", 0), ("", "sibling", None, 1),
-                       ("pkg.mod", "thing", "other", 2)}
+    assert imports == {
+        ("os", None, None, 0),
+        ("json", None, "j", 0),
+        ("", "sibling", None, 1),
+        ("pkg.mod", "thing", "other", 2),
+    }
     assert module_name(str(tmp_path), str(tmp_path / "pkg" / "__init__.py")) == "pkg"
 
 
-@pytest.mark.parametrize(("code", "expected"), [
-    ("def f():\n    with a:\n        pass\n", 1),  # radon does not count with
-    ("def f():\n    assert a and b\n", 2),  # assert counts 1, its expression is not visited
-    ("def f(x):\n    match x:\n        case 1: pass\n        case 2: pass\n        case _: pass\n", 3),
-    ("def f():\n    try:\n        pass\n    except* ValueError:\n        pass\n", 1),  # except* is not counted
-    ("def f():\n    while a:\n        pass\n    else:\n        pass\n", 3),
-    ("def f():\n    return lambda: a if b else c\n", 2),
-])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("def f():\n    with a:\n        pass\n", 1),  # radon does not count with
+        ("def f():\n    assert a and b\n", 2),  # assert counts 1, its expression is not visited
+        ("def f(x):\n    match x:\n        case 1: pass\n        case 2: pass\n        case _: pass\n", 3),
+        ("def f():\n    try:\n        pass\n    except* ValueError:\n        pass\n", 1),  # except* is not counted
+        ("def f():\n    while a:\n        pass\n    else:\n        pass\n", 3),
+        ("def f():\n    return lambda: a if b else c\n", 2),
+    ],
+)
 def test_complexity_rules(tmp_path, code, expected):
     from radon.complexity import cc_visit
 

@@ -20,7 +20,8 @@ def make_tree(root: Path) -> None:
     (root / "pkg" / "__init__.py").write_text("from .core import run\n")
     (root / "pkg" / "core.py").write_text(
         "import json\n\nclass Engine(Exception):\n    def go(self, x):\n        if x:\n            return json.dumps(x)\n"
-        "\n\ndef run():\n    return Engine().go(1)\n")
+        "\n\ndef run():\n    return Engine().go(1)\n"
+    )
     (root / "pkg" / "sub" / "broken.py").write_text("def nope(:\n")
     (root / "pkg" / "sub" / "binary.py").write_bytes(b"\x00\x01")
     (root / "pkg" / "ignored_by_git.py").write_text("x = 1\n")
@@ -45,13 +46,20 @@ def test_index_records_facts_errors_and_skips_what_it_should(tmp_path):
         run = await (await code.index()).wait()
         assert (run.status, run.files_total, run.files_done, run.errors) == ("done", 4, 4, 2)
         assert await code.sql("SELECT path FROM modules ORDER BY path") == [
-            ("pkg/__init__.py",), ("pkg/core.py",), ("pkg/sub/binary.py",), ("pkg/sub/broken.py",)]
+            ("pkg/__init__.py",),
+            ("pkg/core.py",),
+            ("pkg/sub/binary.py",),
+            ("pkg/sub/broken.py",),
+        ]
         errors = dict((path, (line, message)) for path, _, line, message in await code.sql("SELECT * FROM errors"))
         assert errors["pkg/sub/broken.py"][0] == 1 and "binary" in errors["pkg/sub/binary.py"][1]
         assert await code.sql("SELECT fullname, complexity, class FROM functions ORDER BY fullname") == [
-            ("pkg.core.Engine.go", 2, "Engine"), ("pkg.core.run", 1, None)]
-        assert await code.sql("SELECT c.fullname FROM classes c JOIN class_bases b ON b.class_id = c.id "
-                              "WHERE b.base = ?", ["Exception"]) == [("pkg.core.Engine",)]
+            ("pkg.core.Engine.go", 2, "Engine"),
+            ("pkg.core.run", 1, None),
+        ]
+        assert await code.sql(
+            "SELECT c.fullname FROM classes c JOIN class_bases b ON b.class_id = c.id WHERE b.base = ?", ["Exception"]
+        ) == [("pkg.core.Engine",)]
         assert ("pkg.core.Engine.go", "json.dumps") in await code.sql("SELECT caller, callee FROM calls")
         f = sx.foundation()
         failed = await f.events.query(types="scope.code.file.failed")
@@ -147,8 +155,13 @@ def test_workers_import_the_parser_without_the_runtime():
     from scope_ext.code._worker_pool import WORKER_PROGRAM
 
     # The worker's own program: serve() returns at the end of its (empty) input, then we look.
-    shown = subprocess.run([sys.executable, "-c", WORKER_PROGRAM + "; print(sorted(sys.modules))"], stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(
+        [sys.executable, "-c", WORKER_PROGRAM + "; print(sorted(sys.modules))"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "'scope_ext.code._repository'" in shown and "'tree_sitter'" in shown
     assert "'trio'" not in shown and "'IPython'" not in shown and "'scope_ext.runtime._runtime'" not in shown
 

@@ -15,7 +15,8 @@ PROJECT = {
         "import json\nimport os.path as osp\nfrom app.util import helper as h\nfrom .models import Model\n\n"
         "class Engine(Exception):\n    def start(self, x):\n        if x and x > 1:\n            return self.stop()\n"
         "        return json.dumps(x)\n\n    def stop(self):\n        return osp.join('a', 'b')\n\n\n"
-        "def run():\n    h()\n    return Engine().start(1)\n\n\ndef never_called():\n    pass\n"),
+        "def run():\n    h()\n    return Engine().start(1)\n\n\ndef never_called():\n    pass\n"
+    ),
     "app/util.py": "from app import core\n\n\ndef helper():\n    return core.run\n",
     "app/models.py": "class Model:\n    pass\n\n\nclass Special(Model):\n    pass\n",
     "app/broken.py": "def oops(:\n",
@@ -42,39 +43,64 @@ def ask(project, *queries):
 
 def test_example_questions_answer_from_the_index(project):
     (functions, callers, callees, importers, derived, unused, cyc, errors, modules) = ask(
-        project, "functions where complexity > 1 order by complexity desc limit 20", "callers of json.dumps",
-        "callees of app.core.run", "importers of app.util", "classes deriving from Exception",
-        "unused functions in app", "import cycles", "errors", "modules where name like 'app%' order by name")
+        project,
+        "functions where complexity > 1 order by complexity desc limit 20",
+        "callers of json.dumps",
+        "callees of app.core.run",
+        "importers of app.util",
+        "classes deriving from Exception",
+        "unused functions in app",
+        "import cycles",
+        "errors",
+        "modules where name like 'app%' order by name",
+    )
     assert [r["fullname"] for r in functions] == ["app.core.Engine.start"]
     assert functions[0]["complexity"] == 3
     assert [(r["caller"], r["line"]) for r in callers] == [("app.core.Engine.start", 10)]
     assert {(r["callee"], r["target"]) for r in callees} == {
-        ("h", "app.util.helper"), ("Engine", "app.core.Engine"), ("Engine(...).start", None)}
+        ("h", "app.util.helper"),
+        ("Engine", "app.core.Engine"),
+        ("Engine(...).start", None),
+    }
     assert {r["importer"] for r in importers} == {"app", "app.core"}
     assert [r["fullname"] for r in derived] == ["app.core.Engine"]
     assert [r["fullname"] for r in unused] == ["app.core.never_called"]
     assert [r["modules"] for r in cyc] == ["app.core -> app.util"]  # "from app import core" names the submodule
     assert [(r["path"], r["line"]) for r in errors] == [("app/broken.py", 1)]
     assert [(r["name"], r["functions"]) for r in modules] == [
-        ("app", 0), ("app.broken", 0), ("app.core", 4), ("app.models", 0), ("app.util", 1)]
+        ("app", 0),
+        ("app.broken", 0),
+        ("app.core", 4),
+        ("app.models", 0),
+        ("app.util", 1),
+    ]
 
 
 def test_self_calls_and_aliases_resolve(project):
     (callees,) = ask(project, "callees of app.core.Engine.start")
-    assert {(r["callee"], r["target"]) for r in callees} == {("self.stop", "app.core.Engine.stop"),
-                                                             ("json.dumps", "json.dumps")}
+    assert {(r["callee"], r["target"]) for r in callees} == {
+        ("self.stop", "app.core.Engine.stop"),
+        ("json.dumps", "json.dumps"),
+    }
     (stop,) = ask(project, "callees of app.core.Engine.stop")
     assert [(r["callee"], r["target"]) for r in stop] == [("osp.join", "os.path.join")]
 
 
-@pytest.mark.parametrize(("query", "message", "word"), [
-    ("functions where complexty > 10", "unknown field 'complexty' for functions; did you mean 'complexity'?", "complexty"),
-    ("funtions", "unknown question 'funtions'; did you mean 'functions'?", "funtions"),
-    ("callers json.dumps", "expected 'of', not 'json.dumps'", "json.dumps"),
-    ("functions limit many", "limit takes a whole number, not 'many'", "many"),
-    ("functions where name = 'x' extra", "unexpected 'extra' after a complete query", "extra"),
-    ("functions where complexity >", "the query ends where a value should follow", ""),
-])
+@pytest.mark.parametrize(
+    ("query", "message", "word"),
+    [
+        (
+            "functions where complexty > 10",
+            "unknown field 'complexty' for functions; did you mean 'complexity'?",
+            "complexty",
+        ),
+        ("funtions", "unknown question 'funtions'; did you mean 'functions'?", "funtions"),
+        ("callers json.dumps", "expected 'of', not 'json.dumps'", "json.dumps"),
+        ("functions limit many", "limit takes a whole number, not 'many'", "many"),
+        ("functions where name = 'x' extra", "unexpected 'extra' after a complete query", "extra"),
+        ("functions where complexity >", "the query ends where a value should follow", ""),
+    ],
+)
 def test_bad_queries_point_at_the_word_and_say_what_fits(query, message, word):
     with pytest.raises(QueryError) as info:
         compile_query(query)
@@ -90,7 +116,9 @@ def test_user_text_never_becomes_sql():
 def test_results_display_and_convert():
     result = QueryResult("functions", ("fullname", "complexity"), [("a.<b>", 3)])
     assert list(result) == [{"fullname": "a.<b>", "complexity": 3}] and result[0]["complexity"] == 3
-    assert "&lt;b&gt;" in result._repr_mimebundle_()["text/html"] and repr(result) == "<QueryResult 'functions': 1 rows>"
+    assert (
+        "&lt;b&gt;" in result._repr_mimebundle_()["text/html"] and repr(result) == "<QueryResult 'functions': 1 rows>"
+    )
     from rich.console import Console
 
     console = Console(record=True, width=80, color_system=None)
@@ -107,7 +135,8 @@ def test_relative_imports_and_cycle_detection():
 
 def test_structural_patterns_narrowed_by_the_index(project):
     (project / "app" / "lists.py").write_text(
-        "items = []\nitems.append(1)\nother.append(x + 1)\ntext = 'append here'\n")
+        "items = []\nitems.append(1)\nother.append(x + 1)\ntext = 'append here'\n"
+    )
 
     async def main(rt):
         await sx.start_foundation(rt.production)
@@ -115,7 +144,9 @@ def test_structural_patterns_narrowed_by_the_index(project):
         await (await code.index()).wait()
         appends = await code.grep("$X.append($Y)")
         assert [(r["path"], r["line"], r["captures"]) for r in appends] == [
-            ("app/lists.py", 2, {"X": "items", "Y": "1"}), ("app/lists.py", 3, {"X": "other", "Y": "x + 1"})]
+            ("app/lists.py", 2, {"X": "items", "Y": "1"}),
+            ("app/lists.py", 3, {"X": "other", "Y": "x + 1"}),
+        ]
         calls = await code.grep("json.dumps($$$ARGS)")
         assert [(r["path"], r["captures"]) for r in calls] == [("app/core.py", {"ARGS": "x"})]
         with pytest.raises(sx.ScopeError, match="ast-grep cannot use the pattern"):

@@ -32,8 +32,12 @@ def run_with(options, main):
 def test_load_order_defaults_then_file_then_environment(tmp_path):
     toml = tmp_path / "scope.toml"
     toml.write_text('[app]\nname = "from-file"\nratio = 0.25\n[code.parser]\nmax_workers = 3\n')
-    env = {"SCOPE_EXT__APP__RATIO": "0.75", "SCOPE_EXT__APP__DEBUG": "yes", "SCOPE_EXT__APP__TAGS": "x, y",
-           "OTHER": "ignored"}
+    env = {
+        "SCOPE_EXT__APP__RATIO": "0.75",
+        "SCOPE_EXT__APP__DEBUG": "yes",
+        "SCOPE_EXT__APP__TAGS": "x, y",
+        "OTHER": "ignored",
+    }
 
     async def main(rt, f):
         assert f.config.get("app.name") == "from-file"  # file over default
@@ -52,8 +56,11 @@ def test_a_layer_adds_its_section_later_with_values_from_the_same_sources(tmp_pa
     toml = tmp_path / "scope.toml"
     toml.write_text("[later.parser]\nworkers = 3\n")
     env = {"SCOPE_EXT__LATER__PARSER__STRICT": "yes"}
-    section = (Setting("later.parser.workers", int, 1, minimum=1), Setting("later.parser.strict", bool, False),
-               Setting("later.parser.name", str, "x"))
+    section = (
+        Setting("later.parser.workers", int, 1, minimum=1),
+        Setting("later.parser.strict", bool, False),
+        Setting("later.parser.name", str, "x"),
+    )
 
     async def main(rt, f):
         with pytest.raises(sx.ConfigError, match="no setting or section later"):
@@ -83,13 +90,20 @@ def test_a_typo_in_a_known_section_is_still_an_error(tmp_path):
         sx.run(lambda rt: sx.start_foundation(rt.production, environ={"SCOPE_EXT__EVENTS__MAX_EVNTS": "1"}))
 
 
-@pytest.mark.parametrize(("toml", "env", "message"), [
-    ("[app]\nratio = 2.0\n", {}, "app.ratio: value in .* is above the maximum 1.0"),
-    ("[app]\nnmae = 'x'\n", {}, "no setting app.nmae; did you mean app.name"),
-    ("[app\n", {}, "cannot read config file"),
-    ("", {"SCOPE_EXT__APP__PORT": "eighty"}, "environment variable SCOPE_EXT__APP__PORT 'eighty' is not a valid int"),
-    ("", {"SCOPE_EXT__APP__LEVEL": "loud"}, "'loud' is not one of"),
-])
+@pytest.mark.parametrize(
+    ("toml", "env", "message"),
+    [
+        ("[app]\nratio = 2.0\n", {}, "app.ratio: value in .* is above the maximum 1.0"),
+        ("[app]\nnmae = 'x'\n", {}, "no setting app.nmae; did you mean app.name"),
+        ("[app\n", {}, "cannot read config file"),
+        (
+            "",
+            {"SCOPE_EXT__APP__PORT": "eighty"},
+            "environment variable SCOPE_EXT__APP__PORT 'eighty' is not a valid int",
+        ),
+        ("", {"SCOPE_EXT__APP__LEVEL": "loud"}, "'loud' is not one of"),
+    ],
+)
 def test_bad_sources_fail_with_clear_errors(tmp_path, toml, env, message):
     path = tmp_path / "scope.toml"
     path.write_text(toml)
@@ -143,8 +157,10 @@ def test_subscribers_get_path_old_new_and_dead_ones_are_dropped():
         f.config.subscribe(lambda change: 1 / 0)  # raises: dropped at the first notification
         await f.config.update("app.name", "n1")
         await f.config.update("events.max_age", 10.0)
-        assert seen == [sx.ConfigChanged(("app", "name"), "demo", "n1"),
-                        sx.ConfigChanged(("events", "max_age"), 86_400.0, 10.0)]
+        assert seen == [
+            sx.ConfigChanged(("app", "name"), "demo", "n1"),
+            sx.ConfigChanged(("events", "max_age"), 86_400.0, 10.0),
+        ]
         infos = (await sx.call(watcher, "state"))["infos"]
         assert infos == [sx.ConfigChanged(("app", "name"), "demo", "n1")]  # prefix "app" only
         assert set(f._config_subscribers) - others == {watcher, seen.append}
@@ -173,11 +189,20 @@ def test_reads_use_the_last_snapshot_while_the_server_restarts():
     run_with({}, main)
 
 
-updates = st.lists(st.tuples(
-    st.sampled_from(["app.name", "app.ratio", "app.debug", "app.level", "app.port", "app.nope"]),
-    st.one_of(st.text(max_size=3), st.floats(-1, 2, allow_nan=False), st.booleans(), st.integers(-5, 70000),
-              st.sampled_from(["debug", "info", "loud"]))),
-    min_size=1, max_size=4)
+updates = st.lists(
+    st.tuples(
+        st.sampled_from(["app.name", "app.ratio", "app.debug", "app.level", "app.port", "app.nope"]),
+        st.one_of(
+            st.text(max_size=3),
+            st.floats(-1, 2, allow_nan=False),
+            st.booleans(),
+            st.integers(-5, 70000),
+            st.sampled_from(["debug", "info", "loud"]),
+        ),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 @settings(max_examples=60, deadline=None)

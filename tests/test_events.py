@@ -33,11 +33,13 @@ def test_store_and_query_every_filter():
         (started,) = await f.events.query(types="job.started")
         t_mid = time.time()
         await trio.sleep(0.01)
-        await f.events.store_batch([
-            {"type": "job.step", "data": {"n": 1}, "correlation_id": "req-1", "parent_id": started.id},
-            {"type": "job.step", "data": {"n": 2}, "correlation_id": "req-2"},
-            ("job.done", {"job": 1}),
-        ])
+        await f.events.store_batch(
+            [
+                {"type": "job.step", "data": {"n": 1}, "correlation_id": "req-1", "parent_id": started.id},
+                {"type": "job.step", "data": {"n": 2}, "correlation_id": "req-2"},
+                ("job.done", {"job": 1}),
+            ]
+        )
 
         def ids(events):  # ids relative to the first event of this test
             return [e.id - started.id for e in events]
@@ -175,8 +177,11 @@ def test_persistence_reopen_restores_and_schema_version_guards(tmp_path):
 
 def test_sigkill_mid_ingest_loses_at_most_the_last_commit_interval(tmp_path):
     path = tmp_path / "events.sqlite"
-    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name("event_writer.py")), str(path), "0.05"],
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("event_writer.py")), str(path), "0.05"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert writer.stdout.readline().strip() == "ready"
         time.sleep(1.0)
@@ -203,8 +208,7 @@ def test_sigkill_mid_ingest_loses_at_most_the_last_commit_interval(tmp_path):
 
 
 kinds = st.sampled_from(["a", "b", "c"])
-drafts = st.lists(st.tuples(kinds, st.integers(0, 9), st.one_of(st.none(), st.sampled_from(["x", "y"]))),
-                  max_size=60)
+drafts = st.lists(st.tuples(kinds, st.integers(0, 9), st.one_of(st.none(), st.sampled_from(["x", "y"]))), max_size=60)
 
 
 @settings(max_examples=60, deadline=None)
@@ -224,16 +228,28 @@ def test_queries_match_brute_force(items, data):
             order = data.draw(st.sampled_from(["asc", "desc"]))
             where = data.draw(st.sampled_from([None, lambda d: d % 2 == 0]))
             after = data.draw(st.one_of(st.none(), st.integers(-1, len(stored))))
-            expected = [e for e in stored
-                        if (types is None or e.type in types) and (corr is None or e.correlation_id == corr)
-                        and (since is None or e.timestamp >= since) and (where is None or where(e.data))
-                        and (after is None or e.id > after)]
+            expected = [
+                e
+                for e in stored
+                if (types is None or e.type in types)
+                and (corr is None or e.correlation_id == corr)
+                and (since is None or e.timestamp >= since)
+                and (where is None or where(e.data))
+                and (after is None or e.id > after)
+            ]
             if order == "desc":
                 expected.reverse()
-            expected = expected[offset:None if limit is None else offset + limit]
-            got = await f.events.query(types=types if types is not None else ["a", "b", "c"] if corr is None else None,
-                                       correlation_id=corr, since=since, limit=limit, offset=offset,
-                                       order=order, where=where, after_id=after)
+            expected = expected[offset : None if limit is None else offset + limit]
+            got = await f.events.query(
+                types=types if types is not None else ["a", "b", "c"] if corr is None else None,
+                correlation_id=corr,
+                since=since,
+                limit=limit,
+                offset=offset,
+                order=order,
+                where=where,
+                after_id=after,
+            )
             assert got == expected
 
     with_foundation(main)

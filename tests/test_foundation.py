@@ -16,7 +16,9 @@ def test_service_registry_lookup_health_wait_and_counts(in_runtime):
         assert sx.list_services("production") == ["config", "events", "health", "memory", "telemetry"]
         assert sx.count_services(rt.production) == 5
         assert sx.lookup("production", "events") is rt.production.whereis("events")
-        with pytest.raises(sx.ServiceNotFound, match=r"no service 'evnets' in namespace 'production' \(registered: config"):
+        with pytest.raises(
+            sx.ServiceNotFound, match=r"no service 'evnets' in namespace 'production' \(registered: config"
+        ):
             sx.lookup("production", "evnets")
         assert sx.health_check("production", "config") == sx.ServiceHealth("config", True, "healthy", "running")
         assert sx.health_check("production", "ghost").status == "critical"

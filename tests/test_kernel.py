@@ -31,14 +31,16 @@ def test_services_keep_running_while_a_cell_blocks(kernel):
     kernel.ok("%load_ext scope_ext")
     kernel.ok(TICKER + "rt_thread.run(lambda: rt_thread.runtime.production.start(Ticker, name='ticker'))")
     kernel.ok("t0 = time.monotonic(); time.sleep(1); t1 = time.monotonic()")
-    out = kernel.ok("times = rt_thread.run(lambda: scope_ext.call('ticker', 'times')); "
-                    "print(sum(t0 < t < t1 for t in times))")
+    out = kernel.ok(
+        "times = rt_thread.run(lambda: scope_ext.call('ticker', 'times')); print(sum(t0 < t < t1 for t in times))"
+    )
     assert int(out["stdout"]) >= 10  # ~20 ticks at 20 Hz during the blocked cell
 
     assert kernel.ok("%scope status")["results"] == ["scope_ext runtime running; namespaces: production"]
     assert kernel.ok("s = %scope status\nprint(s.health)")["stdout"].strip() == "{'production': 'healthy'}"
-    tree = kernel.ok("from scope_ext._display import render_text\n"
-                     "snap = %scope tree --static\nprint(render_text(snap, color=False))")["stdout"]
+    tree = kernel.ok(
+        "from scope_ext._display import render_text\nsnap = %scope tree --static\nprint(render_text(snap, color=False))"
+    )["stdout"]
     assert "ticker" in tree and "running" in tree
 
 
@@ -47,8 +49,10 @@ def test_keyboard_interrupt_in_a_cell_does_not_kill_the_runtime(kernel):
     kernel.ok(TICKER + "rt_thread.run(lambda: rt_thread.runtime.production.start(Ticker, name='ticker'))")
     out = kernel.execute("time.sleep(20)", interrupt_after=1.0)
     assert out["error"] is not None and out["error"][0] == "KeyboardInterrupt"
-    out = kernel.ok("n1 = len(rt_thread.run(lambda: scope_ext.call('ticker', 'times'))); time.sleep(0.3); "
-                    "print(len(rt_thread.run(lambda: scope_ext.call('ticker', 'times'))) - n1)")
+    out = kernel.ok(
+        "n1 = len(rt_thread.run(lambda: scope_ext.call('ticker', 'times'))); time.sleep(0.3); "
+        "print(len(rt_thread.run(lambda: scope_ext.call('ticker', 'times'))) - n1)"
+    )
     assert int(out["stdout"]) >= 3
     assert kernel.ok("%scope status")["results"] == ["scope_ext runtime running; namespaces: production"]
 
@@ -101,8 +105,9 @@ def test_live_tree_view_streams_batches_while_a_cell_blocks(kernel):
             bundle = msg["content"]["data"]
     assert "application/vnd.jupyter.widget-view+json" in bundle and "application/vnd.scope-ext.snapshot+json" in bundle
     model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
-    hello = kernel.kc.session.msg("comm_msg", {"comm_id": model_id, "data": {"method": "custom",
-                                                                             "content": {"t": "hello"}}})
+    hello = kernel.kc.session.msg(
+        "comm_msg", {"comm_id": model_id, "data": {"method": "custom", "content": {"t": "hello"}}}
+    )
     kernel.kc.shell_channel.send(hello)
     busy = kernel.kc.execute("import time; time.sleep(2)")
     batches, running = [], False

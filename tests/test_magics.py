@@ -68,8 +68,24 @@ def test_user_mistakes_are_one_line_usage_errors(shell):
 def test_help_lists_every_command_and_each_command_has_usage(shell, capsys):
     scope(shell, "help")
     listed = capsys.readouterr().out
-    for command in ("start", "stop", "status", "ns", "tree", "events", "telemetry", "config", "parse", "query",
-                    "sql", "grep", "restart", "terminate", "timeline", "dashboard"):
+    for command in (
+        "start",
+        "stop",
+        "status",
+        "ns",
+        "tree",
+        "events",
+        "telemetry",
+        "config",
+        "parse",
+        "query",
+        "sql",
+        "grep",
+        "restart",
+        "terminate",
+        "timeline",
+        "dashboard",
+    ):
         assert f"%scope {command}" in listed
     scope(shell, "help events")
     assert "--correlation" in capsys.readouterr().out
@@ -127,13 +143,15 @@ def test_events_and_telemetry_tables(shell):
 def test_parse_returns_a_handle_then_query_sql_and_grep(shell, tmp_path: Path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "mod.py").write_text(textwrap.dedent("""
+    (tmp_path / "pkg" / "mod.py").write_text(
+        textwrap.dedent("""
         import json
 
         def save(items, extra):
             items.append(extra)
             return json.dumps(items)
-    """))
+    """)
+    )
     scope(shell, "ns new code")
     handle = scope(shell, f"parse {tmp_path} --ns code")
     assert isinstance(handle, ParseHandle)

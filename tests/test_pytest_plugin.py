@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def test_plugin_gives_each_test_its_own_namespace(pytester):
-    pytester.makepyfile(test_user="""
+    pytester.makepyfile(
+        test_user="""
         import scope_ext as sx
 
         seen = []
@@ -22,6 +23,7 @@ def test_plugin_gives_each_test_its_own_namespace(pytester):
         def test_production_untouched(scope_runtime):
             names = scope_runtime.run_sync(lambda: [ns.name for ns in sx.current_runtime().namespaces()])
             assert names == ["production"]  # both test namespaces were dropped
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=3)

@@ -16,12 +16,20 @@ from scope_ext.foundation_layer._rate_limiter import RateLimiter
 
 
 @settings(max_examples=150, deadline=None)
-@given(threshold=st.integers(1, 4), recovery=st.sampled_from([0.5, 1.0, 2.0]),
-       steps=st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.3, 0.6, 1.1, 2.5])), max_size=25))
+@given(
+    threshold=st.integers(1, 4),
+    recovery=st.sampled_from([0.5, 1.0, 2.0]),
+    steps=st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.3, 0.6, 1.1, 2.5])), max_size=25),
+)
 def test_circuit_breaker_matches_its_state_machine(threshold, recovery, steps):
     transitions = []
-    breaker = CircuitBreaker("b", sx.Telemetry(), lambda kind, data: transitions.append(data["to"]),
-                             failure_threshold=threshold, recovery_time=recovery)
+    breaker = CircuitBreaker(
+        "b",
+        sx.Telemetry(),
+        lambda kind, data: transitions.append(data["to"]),
+        failure_threshold=threshold,
+        recovery_time=recovery,
+    )
     model = {"state": "closed", "failures": 0, "opened_at": 0.0}
     expected_transitions = []
 
@@ -71,9 +79,13 @@ def test_circuit_breaker_matches_its_state_machine(threshold, recovery, steps):
 
 
 @settings(max_examples=150, deadline=None)
-@given(rate=st.sampled_from([1.0, 5.0, 20.0]), burst=st.integers(1, 5),
-       steps=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(1, 3), st.sampled_from([0.0, 0.05, 0.2, 1.0])),
-                      max_size=30))
+@given(
+    rate=st.sampled_from([1.0, 5.0, 20.0]),
+    burst=st.integers(1, 5),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["a", "b"]), st.integers(1, 3), st.sampled_from([0.0, 0.05, 0.2, 1.0])), max_size=30
+    ),
+)
 def test_rate_limiter_matches_a_token_bucket(rate, burst, steps):
     limiter = RateLimiter("r", rate=rate, burst=burst)
     buckets: dict[str, list[float]] = {}

@@ -118,10 +118,13 @@ class Bare(sx.Service):
     pass
 
 
-@pytest.mark.parametrize(("cls", "message"), [
-    (SelfCaller, "called itself"),  # a call to itself would wait forever: refused
-    (Bare, "Bare got a call it does not handle"),
-])
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [
+        (SelfCaller, "called itself"),  # a call to itself would wait forever: refused
+        (Bare, "Bare got a call it does not handle"),
+    ],
+)
 def test_a_call_the_service_cannot_answer_fails_clearly(in_runtime, cls, message):
     async def main(rt):
         await rt.production.start(cls, name="s", restart="temporary")

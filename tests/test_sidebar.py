@@ -13,8 +13,7 @@ from scope_ext.notebook._sidebar import ANNOUNCE, TARGET
 
 def open_sidebar(k: Kernel) -> str:
     comm_id = uuid.uuid4().hex
-    k.kc.shell_channel.send(k.kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": TARGET,
-                                                           "data": {}}))
+    k.kc.shell_channel.send(k.kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": TARGET, "data": {}}))
     return comm_id
 
 
@@ -74,7 +73,7 @@ def test_sidebar_gets_namespaces_services_and_events_live_while_a_cell_blocks(ke
     send(kernel, comm_id, {"t": "pause", "value": True})
     paused = messages(kernel, comm_id, 2)
     ack = paused.index({"t": "paused", "value": True})
-    assert paused[ack + 1:] == []  # nothing after the pause, though the service keeps restarting
+    assert paused[ack + 1 :] == []  # nothing after the pause, though the service keeps restarting
     send(kernel, comm_id, {"t": "pause", "value": False})
     resumed = messages(kernel, comm_id, 1.5)
     assert resumed[0] == {"t": "paused", "value": False} and any(m["t"] == "state" for m in resumed[1:])
@@ -86,8 +85,15 @@ def test_sidebar_follows_the_runtime_stopping_and_the_extension_unloading(kernel
     assert messages(kernel, comm_id, 1.5)[0]["runtime"] == "running"
     kernel.kc.execute("%scope stop")  # (ok() would read past what the sidebar is sent meanwhile)
     states = [m for m in messages(kernel, comm_id, 3) if m["t"] == "state"]
-    assert states[-1] == {"t": "state", "reset": True, "paused": False, "runtime": "stopped", "namespaces": [],
-                          "tree": None, "events": []}  # (after any updates sent while services stopped)
+    assert states[-1] == {
+        "t": "state",
+        "reset": True,
+        "paused": False,
+        "runtime": "stopped",
+        "namespaces": [],
+        "tree": None,
+        "events": [],
+    }  # (after any updates sent while services stopped)
     kernel.kc.execute("%scope start")
     assert [m["runtime"] for m in messages(kernel, comm_id, 3)][:1] == ["running"]
     kernel.kc.execute("%unload_ext scope_ext")

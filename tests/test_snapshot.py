@@ -13,8 +13,11 @@ from scope_ext import ChildSpec
 
 def test_snapshot_describes_trees_children_and_budgets(in_runtime):
     async def main(rt):
-        children = [ChildSpec("a", Echo, name="a"), ChildSpec("slow", Slow, (10.0,), name="slow", shutdown=0.1),
-                    ChildSpec("inner", sx.Supervisor, ([ChildSpec("x", Echo, name="x")], "rest_for_one", 7, 9.0))]
+        children = [
+            ChildSpec("a", Echo, name="a"),
+            ChildSpec("slow", Slow, (10.0,), name="slow", shutdown=0.1),
+            ChildSpec("inner", sx.Supervisor, ([ChildSpec("x", Echo, name="x")], "rest_for_one", 7, 9.0)),
+        ]
         await rt.production.start(sx.Supervisor, children, "one_for_all", 5, 5.0, id="top")
         await rt.create_namespace("scratch")
         with pytest.raises(sx.ServiceExited):
@@ -30,7 +33,14 @@ def test_snapshot_describes_trees_children_and_budgets(in_runtime):
         top = prod.root.children[0]
         assert top.id == "top" and top.supervision == sx.Supervision("one_for_all", 5, 5.0, 0, 5)
         a, slow, inner = top.children
-        assert (a.id, a.kind, a.status, a.handled, a.capacity, a.supervision) == ("a", "worker", "running", 1, 1000, None)
+        assert (a.id, a.kind, a.status, a.handled, a.capacity, a.supervision) == (
+            "a",
+            "worker",
+            "running",
+            1,
+            1000,
+            None,
+        )
         assert (slow.mailbox, slow.capacity) == (2, 4)
         assert inner.supervision == sx.Supervision("rest_for_one", 7, 9.0, 1, 6)
         (x,) = inner.children

@@ -75,8 +75,13 @@ def test_start_failure_stops_already_started_children(in_runtime):
         children = [spec("a", log=log), spec("b", log=log), ChildSpec("bad", FailsInit, (log,)), spec("d", log=log)]
         with pytest.raises(sx.StartError, match="cannot start"):
             await rt.production.start(sx.Supervisor, children, id="sup")
-        assert log == [("init", "a"), ("init", "b"), ("init", "bad"),
-                       ("terminate", "b", "shutdown"), ("terminate", "a", "shutdown")]
+        assert log == [
+            ("init", "a"),
+            ("init", "b"),
+            ("init", "bad"),
+            ("terminate", "b", "shutdown"),
+            ("terminate", "a", "shutdown"),
+        ]
         assert rt.production.whereis("a") is None
 
     in_runtime(main)
@@ -109,7 +114,8 @@ def test_strategies_restart_the_right_children(in_runtime, strategy, restarted):
 def test_temporary_sibling_is_stopped_not_restarted_by_group_restart(in_runtime, strategy):
     async def main(rt):
         sup = await rt.production.start(
-            sx.Supervisor, [spec("a"), spec("t", "temporary"), spec("c")], strategy, id="sup")
+            sx.Supervisor, [spec("a"), spec("t", "temporary"), spec("c")], strategy, id="sup"
+        )
         await crash("a")
         await settle()
         children = await sx.which_children(sup)
@@ -227,7 +233,8 @@ def test_restart_failure_retries_and_counts_against_intensity(in_runtime):
     async def main(rt):
         state = {"inits": 0, "fail": True}
         sup = await rt.production.start(
-            sx.Supervisor, [ChildSpec("f", FlakyInit, (state,), name="f")], "one_for_one", 3, 5.0, id="sup")
+            sx.Supervisor, [ChildSpec("f", FlakyInit, (state,), name="f")], "one_for_one", 3, 5.0, id="sup"
+        )
         with pytest.raises(sx.ServiceExited):
             await sx.call("f", "go")
         await sup.wait_exited()
@@ -240,8 +247,10 @@ def test_restart_failure_retries_and_counts_against_intensity(in_runtime):
 def test_shutdown_timeout_kills_a_slow_terminate(in_runtime):
     async def main(rt):
         log = []
-        children = [ChildSpec("slow", Lingering, (10.0, log), shutdown=0.1),
-                    ChildSpec("quick", Lingering, (0.0, log), shutdown=1.0)]
+        children = [
+            ChildSpec("slow", Lingering, (10.0, log), shutdown=0.1),
+            ChildSpec("quick", Lingering, (0.0, log), shutdown=1.0),
+        ]
         sup = await rt.production.start(sx.Supervisor, children, id="sup")
         start = trio.current_time()
         await sx.terminate_child(rt.production.root, "sup")
@@ -256,10 +265,14 @@ def test_shutdown_timeout_kills_a_slow_terminate(in_runtime):
 def test_brutal_kill_skips_terminate_and_infinity_waits(in_runtime):
     async def main(rt):
         log = []
-        sup = await rt.production.start(sx.Supervisor, [
-            ChildSpec("patient", Lingering, (0.2, log), shutdown="infinity"),
-            ChildSpec("brutal", Lingering, (5.0, log), shutdown="brutal_kill"),
-        ], id="sup")
+        sup = await rt.production.start(
+            sx.Supervisor,
+            [
+                ChildSpec("patient", Lingering, (0.2, log), shutdown="infinity"),
+                ChildSpec("brutal", Lingering, (5.0, log), shutdown="brutal_kill"),
+            ],
+            id="sup",
+        )
         await sx.terminate_child(sup, "brutal")
         assert log == []
         start = trio.current_time()

@@ -59,12 +59,14 @@ class OtpModel:
             c.incarnation += 1
 
 
-scenario = st.fixed_dictionaries({
-    "strategy": st.sampled_from(["one_for_one", "one_for_all", "rest_for_one"]),
-    "restarts": st.lists(st.sampled_from(["permanent", "transient", "temporary"]), min_size=1, max_size=4),
-    "max_restarts": st.integers(0, 4),
-    "events": st.lists(st.tuples(st.integers(0, 3), st.booleans()), max_size=10),
-})
+scenario = st.fixed_dictionaries(
+    {
+        "strategy": st.sampled_from(["one_for_one", "one_for_all", "rest_for_one"]),
+        "restarts": st.lists(st.sampled_from(["permanent", "transient", "temporary"]), min_size=1, max_size=4),
+        "max_restarts": st.integers(0, 4),
+        "events": st.lists(st.tuples(st.integers(0, 3), st.booleans()), max_size=10),
+    }
+)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,7 +77,8 @@ def test_supervisor_matches_the_otp_model(case):
     async def main(rt):
         specs = [sx.ChildSpec(c.id, Echo, (c.id,), restart=c.restart, name=c.id) for c in model.children]
         sup = await rt.production.start(
-            sx.Supervisor, specs, case["strategy"], case["max_restarts"], 3600.0, id="sut", restart="temporary")
+            sx.Supervisor, specs, case["strategy"], case["max_restarts"], 3600.0, id="sut", restart="temporary"
+        )
         pids = {c.id: rt.production.whereis(c.id).pid for c in model.children}
         for pick, abnormal in case["events"]:
             running = [c for c in model.children if c.running]
@@ -110,4 +113,3 @@ def test_supervisor_matches_the_otp_model(case):
         assert sup.alive == model.alive
 
     sx.run(main)
-

@@ -36,8 +36,9 @@ def test_handlers_run_in_the_caller_with_their_config():
 def test_span_emits_start_stop_and_exception_with_duration():
     telemetry = sx.Telemetry()
     seen = []
-    telemetry.attach("h", ["job.start", "job.stop", "job.exception"],
-                     lambda e, m, md, c: seen.append((e, dict(m), dict(md))))
+    telemetry.attach(
+        "h", ["job.start", "job.stop", "job.exception"], lambda e, m, md, c: seen.append((e, dict(m), dict(md)))
+    )
     with telemetry.span("job", {"id": 1}) as extra:
         extra["result"] = "ok"
     with pytest.raises(KeyError):
@@ -63,7 +64,11 @@ def test_metrics_aggregate_and_keep_a_bounded_ring():
     summary = dist.summary()
     assert (summary.observed, summary.p50, summary.p90, summary.p99) == (2000, 49, 89, 98)
     assert [s.name for s in telemetry.summaries()] == [
-        "req.bytes.last_value", "req.bytes.sum", "req.count", "req.latency.distribution"]
+        "req.bytes.last_value",
+        "req.bytes.sum",
+        "req.count",
+        "req.latency.distribution",
+    ]
     with pytest.raises(sx.TelemetryError, match="already exists"):
         telemetry.counter("req")
     telemetry.drop_metric("req.count")
@@ -96,7 +101,8 @@ def test_telemetry_service_polls_runtime_gauges():
         f = await sx.start_foundation(rt.production, overrides={"telemetry.poll_interval": 0.02})
         gauge = f.telemetry.metrics["scope.runtime.poll.processes.last_value"]  # a default gauge, as are these:
         assert {"scope.runtime.poll.mailbox_backlog.last_value", "scope.runtime.poll.crashes.last_value"} <= set(
-            f.telemetry.metrics)
+            f.telemetry.metrics
+        )
         with trio.move_on_after(5):  # every 20 ms; a loaded machine may be slower
             while len(gauge.points) < 3:
                 await trio.sleep(0.02)

@@ -66,8 +66,11 @@ def test_stop_runs_terminate_in_reverse_order_and_restart_works():
     log = []
     thread = sx.RuntimeThread()
     thread.start()
-    thread.run(lambda: thread.runtime.production.start(
-        sx.Supervisor, [sx.ChildSpec(n, Echo, (n, log)) for n in "ab"], id="app"))
+    thread.run(
+        lambda: thread.runtime.production.start(
+            sx.Supervisor, [sx.ChildSpec(n, Echo, (n, log)) for n in "ab"], id="app"
+        )
+    )
     thread.stop()
     assert [e for e in log if e[0] == "terminate"] == [("terminate", "b", "shutdown"), ("terminate", "a", "shutdown")]
     rt = thread.start()  # a fresh runtime after a stop

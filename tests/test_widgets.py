@@ -35,8 +35,9 @@ def view_with_outbox(thread, kind=TreeView, **options) -> tuple[TreeView, list[d
 
 def start_flaky(thread) -> None:
     async def start():
-        await thread.runtime.production.start(sx.Supervisor, [sx.ChildSpec("flaky", Flaky, name="flaky")],
-                                              "one_for_one", 100_000, 1.0, id="app")  # crashes hundreds of times a second
+        await thread.runtime.production.start(
+            sx.Supervisor, [sx.ChildSpec("flaky", Flaky, name="flaky")], "one_for_one", 100_000, 1.0, id="app"
+        )  # crashes hundreds of times a second
 
     thread.run(start)
 
@@ -163,6 +164,7 @@ def test_timeline_replays_history_then_appends_only_new_events(thread):
         def go():
             for i in range(count):
                 found.events.store_nowait(kind, {"i": i}, correlation_id=correlation)
+
         thread.run_sync(go)
 
     store("job.step", 3, "req-1")

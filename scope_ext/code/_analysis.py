@@ -93,7 +93,8 @@ def resolve_imports(conn: sqlite3.Connection, paths: Iterable[str] | None = None
         scope, args = f" WHERE module_id IN ({','.join('?' * len(ids))})", tuple(ids)
     resolved: list[tuple[str | None, int]] = []
     for import_id, module_id, module, name, level in conn.execute(
-            "SELECT id, module_id, module, name, level FROM imports" + scope, args):
+        "SELECT id, module_id, module, name, level FROM imports" + scope, args
+    ):
         mod_name, path = by_id[module_id]
         base = resolve_relative(package_of(mod_name, path.endswith("__init__.py")), level, module)
         if base is not None and name is not None and name != "*":
@@ -104,8 +105,9 @@ def resolve_imports(conn: sqlite3.Connection, paths: Iterable[str] | None = None
     return sum(1 for r, _ in resolved if r)
 
 
-def _target(callee: str, caller: str, bound: dict[str, str], functions: set[str], classes: set[str],
-            prefix: str) -> str | None:
+def _target(
+    callee: str, caller: str, bound: dict[str, str], functions: set[str], classes: set[str], prefix: str
+) -> str | None:
     head, _, rest = callee.partition(".")
     if head.endswith(")") or head.endswith("]") or head == "<expr>":
         return None  # called on a computed value
@@ -128,7 +130,8 @@ def module_graph(conn: sqlite3.Connection) -> dict[str, set[str]]:
     known = {name for (name,) in conn.execute("SELECT name FROM modules")}
     graph: dict[str, set[str]] = {name: set() for name in known}
     for importer, imported in conn.execute(
-            "SELECT m.name, i.resolved FROM imports i JOIN modules m ON m.id = i.module_id WHERE i.resolved IS NOT NULL"):
+        "SELECT m.name, i.resolved FROM imports i JOIN modules m ON m.id = i.module_id WHERE i.resolved IS NOT NULL"
+    ):
         while imported and imported not in known:  # a name inside a module: the module itself
             imported = imported.rpartition(".")[0]
         if imported and imported != importer:
@@ -194,7 +197,8 @@ def unused_functions(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[s
         "AND NOT (f.name LIKE '\\_\\_%\\_\\_' ESCAPE '\\') "
         "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.callee_name = f.name) "
         "AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.name = f.name) ORDER BY f.fullname",
-        (_like_prefix(prefix),))
+        (_like_prefix(prefix),),
+    )
     return list(rows)
 
 

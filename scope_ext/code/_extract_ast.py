@@ -107,9 +107,13 @@ def _header(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
     """What a ``def`` statement evaluates in the enclosing scope."""
     arguments = fn.args
     every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
-    return [*fn.decorator_list, *arguments.defaults, *(d for d in arguments.kw_defaults if d is not None),
-            *(a.annotation for a in every if a is not None and a.annotation is not None),
-            *([fn.returns] if fn.returns is not None else [])]
+    return [
+        *fn.decorator_list,
+        *arguments.defaults,
+        *(d for d in arguments.kw_defaults if d is not None),
+        *(a.annotation for a in every if a is not None and a.annotation is not None),
+        *([fn.returns] if fn.returns is not None else []),
+    ]
 
 
 def extract(tree: ast.Module) -> Extracted:
@@ -127,19 +131,38 @@ def extract(tree: ast.Module) -> Extracted:
         if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             fn: ast.FunctionDef = node  # type: ignore[assignment]
             qualname = f"{scope}.{fn.name}" if scope else fn.name
-            functions.append(FunctionFact(
-                qualname, fn.name, cls, fn.lineno, fn.end_lineno or fn.lineno, _parameters(fn.args),
-                tuple(text(d) for d in fn.decorator_list), kind is ast.AsyncFunctionDef, _doc(fn.body),
-                complexity(fn)))
+            functions.append(
+                FunctionFact(
+                    qualname,
+                    fn.name,
+                    cls,
+                    fn.lineno,
+                    fn.end_lineno or fn.lineno,
+                    _parameters(fn.args),
+                    tuple(text(d) for d in fn.decorator_list),
+                    kind is ast.AsyncFunctionDef,
+                    _doc(fn.body),
+                    complexity(fn),
+                )
+            )
             stack.extend((child, scope, cls, caller) for child in reversed(_header(fn)))
             stack.extend((child, qualname, None, qualname) for child in reversed(fn.body))
         elif kind is ast.ClassDef:
             cd: ast.ClassDef = node  # type: ignore[assignment]
             qualname = f"{scope}.{cd.name}" if scope else cd.name
             methods = tuple(s.name for s in cd.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
-            classes.append(ClassFact(
-                qualname, cd.name, cd.lineno, cd.end_lineno or cd.lineno, tuple(text(b) for b in cd.bases),
-                tuple(text(d) for d in cd.decorator_list), methods, _doc(cd.body)))
+            classes.append(
+                ClassFact(
+                    qualname,
+                    cd.name,
+                    cd.lineno,
+                    cd.end_lineno or cd.lineno,
+                    tuple(text(b) for b in cd.bases),
+                    tuple(text(d) for d in cd.decorator_list),
+                    methods,
+                    _doc(cd.body),
+                )
+            )
             outside = [*cd.decorator_list, *cd.bases, *(k.value for k in cd.keywords)]
             stack.extend((child, scope, cls, caller) for child in reversed(outside))
             stack.extend((child, qualname, qualname, qualname) for child in reversed(cd.body))
@@ -148,8 +171,15 @@ def extract(tree: ast.Module) -> Extracted:
                 imports.append(ImportFact(alias.name, None, alias.asname, 0, node.lineno))  # type: ignore[attr-defined]
         elif kind is ast.ImportFrom:
             for alias in node.names:  # type: ignore[attr-defined]
-                imports.append(ImportFact(node.module or "", alias.name, alias.asname, node.level,  # type: ignore[attr-defined]
-                                          node.lineno))  # type: ignore[attr-defined]
+                imports.append(
+                    ImportFact(
+                        node.module or "",
+                        alias.name,
+                        alias.asname,
+                        node.level,  # type: ignore[attr-defined]
+                        node.lineno,
+                    )
+                )  # type: ignore[attr-defined]
         else:
             if kind is ast.Call:
                 calls.append(CallFact(caller, text(node.func), node.lineno))  # type: ignore[attr-defined]

@@ -30,7 +30,9 @@ from ._records import CallFact, ClassFact, Extracted, FunctionFact, ImportFact, 
 
 LANGUAGE = tree_sitter.Language(tree_sitter_python.language())
 
-_QUERY = tree_sitter.Query(LANGUAGE, """
+_QUERY = tree_sitter.Query(
+    LANGUAGE,
+    """
 (function_definition) @function
 (class_definition) @class
 (decorated_definition) @decorated
@@ -47,7 +49,8 @@ _QUERY = tree_sitter.Query(LANGUAGE, """
 (try_statement) @try
 (match_statement) @match
 (assert_statement) @assert
-""")
+""",
+)
 
 _START = attrgetter("start_byte", "end_byte")  # captures come in match order; the sweeps need source order
 _UNORDERED = {"function", "class", "decorated"}  # scopes (sorted by their own start) and a lookup
@@ -66,11 +69,21 @@ def parser() -> tree_sitter.Parser:
 class _Scope:
     """A function or class: where its whole statement (decorators included) and its body are."""
 
-    __slots__ = ("node", "decorated", "start", "block", "body", "end", "name", "qualname", "cls", "is_function",
-                 "members")
+    __slots__ = (
+        "node",
+        "decorated",
+        "start",
+        "block",
+        "body",
+        "end",
+        "name",
+        "qualname",
+        "cls",
+        "is_function",
+        "members",
+    )
 
-    def __init__(self, node: tree_sitter.Node, is_function: bool,
-                 decorated: dict[int, tree_sitter.Node]) -> None:
+    def __init__(self, node: tree_sitter.Node, is_function: bool, decorated: dict[int, tree_sitter.Node]) -> None:
         start = node.start_byte
         self.node = node
         self.decorated = decorated.get(start)  # the decorated_definition around it, if any
@@ -85,7 +98,9 @@ class _Scope:
         self.members: list[_Scope] = []  # the scopes directly inside this one
 
 
-def _owners(scopes: list[_Scope], nodes: list[tree_sitter.Node]) -> Iterator[tuple[tree_sitter.Node, _Scope | None, _Scope | None]]:
+def _owners(
+    scopes: list[_Scope], nodes: list[tree_sitter.Node]
+) -> Iterator[tuple[tree_sitter.Node, _Scope | None, _Scope | None]]:
     """For each node (in source order): the innermost scope whose statement holds it, and the
     innermost scope whose *body* holds it (what a call inside a default or decorator belongs to)."""
     stack: list[_Scope] = []
@@ -239,8 +254,11 @@ def _parameters(node: tree_sitter.Node) -> tuple[str, ...]:
             params.append(_name(_field(param, "name")))
         elif kind == "typed_parameter":
             inner = _nth(param, 0)
-            params.append(_PARAMETER_PREFIX.get(inner.type, "") + _name(_nth(inner, 0))
-                          if inner.type in _PARAMETER_PREFIX else _name(inner))
+            params.append(
+                _PARAMETER_PREFIX.get(inner.type, "") + _name(_nth(inner, 0))
+                if inner.type in _PARAMETER_PREFIX
+                else _name(inner)
+            )
         elif kind in _PARAMETER_PREFIX:
             params.append(_PARAMETER_PREFIX[kind] + _name(_nth(param, 0)))
     return tuple(params)
@@ -297,8 +315,7 @@ def _imports(node: tree_sitter.Node) -> Iterator[ImportFact]:
     if node.type == "import_statement":
         for name in node.children_by_field_name("name"):
             if name.type == "aliased_import":
-                yield ImportFact(_dotted_text(_field(name, "name")), None,
-                                 _name(_field(name, "alias")), 0, line)
+                yield ImportFact(_dotted_text(_field(name, "name")), None, _name(_field(name, "alias")), 0, line)
             else:
                 yield ImportFact(_dotted_text(name), None, None, 0, line)
         return
@@ -316,8 +333,7 @@ def _imports(node: tree_sitter.Node) -> Iterator[ImportFact]:
         yield ImportFact(module, "*", None, level, line)
     for name in names:
         if name.type == "aliased_import":
-            yield ImportFact(module, _dotted_text(_field(name, "name")),
-                             _name(_field(name, "alias")), level, line)
+            yield ImportFact(module, _dotted_text(_field(name, "name")), _name(_field(name, "alias")), level, line)
         else:
             yield ImportFact(module, _dotted_text(name), None, level, line)
 
@@ -339,8 +355,13 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
     if "untrusted" in found or any(not (_field(a, "left").text or b"").startswith(b"(") for a in aliases):
         return None  # Python 2, or a real ``type`` alias statement
     decorated = {_field(d, "definition").start_byte: d for d in found.get("decorated", ())}
-    scopes = sorted([*(_Scope(n, True, decorated) for n in found.get("function", ())),
-                     *(_Scope(n, False, decorated) for n in found.get("class", ()))], key=lambda s: s.start)
+    scopes = sorted(
+        [
+            *(_Scope(n, True, decorated) for n in found.get("function", ())),
+            *(_Scope(n, False, decorated) for n in found.get("class", ())),
+        ],
+        key=lambda s: s.start,
+    )
     stack: list[_Scope] = []
     for scope in scopes:  # qualified names: the enclosing scopes by position
         while stack and stack[-1].end <= scope.start:
@@ -375,20 +396,33 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
         node = scope.node
         line, end = node.start_point.row + 1, _last_line(node)
         if scope.is_function:
-            functions.append(FunctionFact(
-                scope.qualname, scope.name, scope.cls, line, end,
-                _parameters(_field(node, "parameters")),
-                _decorators(scope), node.child(0).type == "async", _doc(scope.block), complexity[scope]))
+            functions.append(
+                FunctionFact(
+                    scope.qualname,
+                    scope.name,
+                    scope.cls,
+                    line,
+                    end,
+                    _parameters(_field(node, "parameters")),
+                    _decorators(scope),
+                    node.child(0).type == "async",
+                    _doc(scope.block),
+                    complexity[scope],
+                )
+            )
         else:
             superclasses = node.child_by_field_name("superclasses")
-            bases = tuple("<expr>" if b.type == "list_splat" else _text(b)
-                          for b in (superclasses.named_children if superclasses else ())
-                          if b.type not in ("keyword_argument", "comment", "dictionary_splat"))
+            bases = tuple(
+                "<expr>" if b.type == "list_splat" else _text(b)
+                for b in (superclasses.named_children if superclasses else ())
+                if b.type not in ("keyword_argument", "comment", "dictionary_splat")
+            )
             # Methods: the functions among the body's own statements (one inside an if or try is not).
             statements = {s.start_byte for s in scope.block.named_children}
             methods = tuple(m.name for m in scope.members if m.is_function and m.start in statements)
-            classes.append(ClassFact(scope.qualname, scope.name, line, end, bases, _decorators(scope), methods,
-                                     _doc(scope.block)))
+            classes.append(
+                ClassFact(scope.qualname, scope.name, line, end, bases, _decorators(scope), methods, _doc(scope.block))
+            )
 
     # A call starts where its callee does: the callee's place is the call's.
     positions, names = _callers(scopes)
@@ -401,7 +435,9 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
             text = texts[raw] = _text(node)
         calls.append(_call((names[bisect_right(positions, node.start_byte) - 1], text, node.start_point.row + 1)))
     # ``type(x).y = z`` read as an alias statement: the call of ``type`` is its first word.
-    calls += [CallFact(names[bisect_right(positions, node.start_byte) - 1], "type", node.start_point.row + 1)
-              for node in aliases]
+    calls += [
+        CallFact(names[bisect_right(positions, node.start_byte) - 1], "type", node.start_point.row + 1)
+        for node in aliases
+    ]
     imports = [fact for node in found.get("import", ()) for fact in _imports(node)]
     return tuple(classes), tuple(functions), tuple(calls), tuple(imports)

@@ -29,8 +29,17 @@ from ._records import (
 )
 from ._tree_cache import TreeCache
 
-__all__ = ["CallFact", "ClassFact", "ErrorFact", "FileFacts", "FunctionFact", "ImportFact", "MAX_BYTES",
-           "facts_of", "module_name"]
+__all__ = [
+    "CallFact",
+    "ClassFact",
+    "ErrorFact",
+    "FileFacts",
+    "FunctionFact",
+    "ImportFact",
+    "MAX_BYTES",
+    "facts_of",
+    "module_name",
+]
 
 #: Files larger than this are recorded as errors instead of parsed.
 MAX_BYTES = 20 * 1024 * 1024
@@ -56,7 +65,7 @@ def reads_like_cpython(data: bytes) -> bool:
     coding declaration for another encoding, or lone carriage returns."""
     if data.startswith(b"\xef\xbb\xbf") or b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return False
-    head = data[:data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)] if b"coding" in data[:400] else b""
+    head = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)] if b"coding" in data[:400] else b""
     if any(name.lower() not in _UTF8 for name in _CODING.findall(head)):
         return False
     try:

@@ -23,8 +23,13 @@ class Found(NamedTuple):
 class FileFilter:
     """Decides, for paths relative to a root, whether they are indexed."""
 
-    def __init__(self, root: str, include: Iterable[str] = DEFAULT_INCLUDE,
-                 exclude: Iterable[str] = DEFAULT_EXCLUDE, gitignore: bool = True) -> None:
+    def __init__(
+        self,
+        root: str,
+        include: Iterable[str] = DEFAULT_INCLUDE,
+        exclude: Iterable[str] = DEFAULT_EXCLUDE,
+        gitignore: bool = True,
+    ) -> None:
         self.root = os.path.abspath(root)
         self._options = (tuple(include), tuple(exclude), gitignore)
         self.include = pathspec.GitIgnoreSpec.from_lines(include)

@@ -46,8 +46,10 @@ def check_pattern(pattern: str) -> None:
     error = SgRoot(pattern.replace("$", "µ"), "python").root().find(kind="ERROR")
     if error is not None:
         column = error.range().start.column
-        raise PatternError(f"ast-grep cannot use the pattern {pattern!r}: it is not valid Python "
-                           f"near {pattern[column:column + 10]!r} (column {column + 1})")
+        raise PatternError(
+            f"ast-grep cannot use the pattern {pattern!r}: it is not valid Python "
+            f"near {pattern[column : column + 10]!r} (column {column + 1})"
+        )
 
 
 def grep_files(pattern: str, paths: list[str]) -> list[Match]:

@@ -27,8 +27,10 @@ class IndexRun:
         self._scope = trio.CancelScope()
 
     def __repr__(self) -> str:
-        return (f"<IndexRun {self.id} {self.status}: {self.files_done}/{self.files_total} files, "
-                f"{self.errors} errors, {self.files_skipped} unchanged>")
+        return (
+            f"<IndexRun {self.id} {self.status}: {self.files_done}/{self.files_total} files, "
+            f"{self.errors} errors, {self.files_skipped} unchanged>"
+        )
 
     @property
     def rate(self) -> float:

@@ -46,16 +46,20 @@ _memory_indexes = itertools.count(1)
 class CodeLayer:
     """The code layer of one namespace (see the module docstring)."""
 
-    def __init__(self, namespace: Namespace, foundation: Foundation, root: str, index_path: str | None,
-                 files: FileFilter) -> None:
+    def __init__(
+        self, namespace: Namespace, foundation: Foundation, root: str, index_path: str | None, files: FileFilter
+    ) -> None:
         self.namespace = namespace
         self.foundation = foundation
         self.root = root
         self.files = files
         self.index_path = index_path
         #: What SQLite opens: the file, or a named shared in-memory database.
-        self.index_uri = (file_uri(index_path) if index_path is not None
-                          else f"file:scope_ext_code_{next(_memory_indexes)}?mode=memory&cache=shared")
+        self.index_uri = (
+            file_uri(index_path)
+            if index_path is not None
+            else f"file:scope_ext_code_{next(_memory_indexes)}?mode=memory&cache=shared"
+        )
         self.version = 0
         self.trees = TreeCache(foundation.config.get("code.cache.max_mb") * 1024 * 1024)
         self._keepalive: sqlite3.Connection | None = None
@@ -82,8 +86,11 @@ class CodeLayer:
         check_pattern(pattern)
         words = identifiers(pattern)
         if words:
-            rows = await self.sql("SELECT m.path FROM identifiers i JOIN modules m ON m.id = i.module_id WHERE "
-                                  + " AND ".join(["instr(i.words, ?) > 0"] * len(words)), [f" {w} " for w in words])
+            rows = await self.sql(
+                "SELECT m.path FROM identifiers i JOIN modules m ON m.id = i.module_id WHERE "
+                + " AND ".join(["instr(i.words, ?) > 0"] * len(words)),
+                [f" {w} " for w in words],
+            )
         else:
             rows = await self.sql("SELECT path FROM modules WHERE error IS NULL")
         paths = sorted(os.path.join(self.root, path) for (path,) in rows)

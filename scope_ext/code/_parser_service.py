@@ -53,13 +53,15 @@ class ParserService(Service):
 
     async def _grep(self, request: _Grep) -> list[Match]:
         pool = await self._workers()
-        chunks = [request.paths[i:i + CHUNK_FILES * 4] for i in range(0, len(request.paths), CHUNK_FILES * 4)]
+        chunks = [request.paths[i : i + CHUNK_FILES * 4] for i in range(0, len(request.paths), CHUNK_FILES * 4)]
 
         async def search(chunk: list[str]) -> list[Match]:
             return await pool.run(("grep", request.pattern, chunk))  # type: ignore[no-any-return]
 
         matches: list[Match] = []
-        async with task_map(self.layer.namespace.via("code.tasks"), search, chunks, max_concurrency=pool.size) as results:
+        async with task_map(
+            self.layer.namespace.via("code.tasks"), search, chunks, max_concurrency=pool.size
+        ) as results:
             async for result in results:
                 if not result.ok:
                     raise CodeError(f"a search worker failed: {result.error!r}") from result.error
@@ -108,11 +110,20 @@ class ParserService(Service):
         finally:
             run.finished = time.time()
             run._done.set()
-            f.report("scope.code.index.finished", {
-                "root": run.root, "run": run.id, "status": run.status, "files": run.files_done,
-                "skipped": run.files_skipped, "removed": run.files_removed, "errors": run.errors,
-                "seconds": round(run.finished - run.started, 3),
-                "error": None if run.error is None else f"{type(run.error).__name__}: {run.error}"})
+            f.report(
+                "scope.code.index.finished",
+                {
+                    "root": run.root,
+                    "run": run.id,
+                    "status": run.status,
+                    "files": run.files_done,
+                    "skipped": run.files_skipped,
+                    "removed": run.files_removed,
+                    "errors": run.errors,
+                    "seconds": round(run.finished - run.started, 3),
+                    "error": None if run.error is None else f"{type(run.error).__name__}: {run.error}",
+                },
+            )
 
     async def _index(self, run: IndexRun, paths: list[str] | None) -> list[str]:
         """Index the root (or just ``paths``); returns the relative paths that changed."""
@@ -126,8 +137,9 @@ class ParserService(Service):
             gone = [rel for rel in known if rel not in current]
             stats = found.files
             for loop in found.loops:
-                layer.foundation.report("scope.code.file.failed",
-                                        {"path": loop, "line": None, "message": "symlink loop"})
+                layer.foundation.report(
+                    "scope.code.file.failed", {"path": loop, "line": None, "message": "symlink loop"}
+                )
         else:
             stats = await trio.to_thread.run_sync(_stat_all, paths)
             current = {os.path.relpath(p, root): p for p in paths if p in stats}
@@ -137,8 +149,11 @@ class ParserService(Service):
             run.files_removed = await call(repo, _Forget(gone), None)
             for rel in gone:
                 layer.trees.forget(os.path.join(root, rel))
-        todo = [path for rel, path in current.items()
-                if known.get(rel, (None, None, None))[:2] != stats[path] or stats[path][0] < 0]
+        todo = [
+            path
+            for rel, path in current.items()
+            if known.get(rel, (None, None, None))[:2] != stats[path] or stats[path][0] < 0
+        ]
         run.files_skipped = len(current) - len(todo)
         run.files_total = len(todo)
         changed = gone + [os.path.relpath(p, root) for p in todo]
@@ -149,7 +164,7 @@ class ParserService(Service):
         todo.sort(key=lambda p: -stats[p][0])  # biggest first: no straggler at the end
         first_id = await call(repo, _Reserve(len(todo)), None)
         numbered = list(zip(todo, range(first_id, first_id + len(todo)), strict=True))
-        chunks = [numbered[i:i + CHUNK_FILES] for i in range(0, len(numbered), CHUNK_FILES)]
+        chunks = [numbered[i : i + CHUNK_FILES] for i in range(0, len(numbered), CHUNK_FILES)]
         strict = layer.foundation.config.get("code.parser.strict")
         telemetry = layer.foundation.telemetry
 
@@ -164,8 +179,9 @@ class ParserService(Service):
                     return await trio.to_thread.run_sync(index_files, root, chunk, strict, layer.trees)
                 return await pool.run(("index", root, chunk, strict))  # type: ignore[no-any-return]
 
-        async with task_map(layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size if pool else 1,
-                            ordered=False) as results:
+        async with task_map(
+            layer.namespace.via("code.tasks"), parse, chunks, max_concurrency=pool.size if pool else 1, ordered=False
+        ) as results:
             async for result in results:
                 if not result.ok:
                     raise CodeError(f"a parser worker failed: {result.error!r}") from result.error
@@ -173,14 +189,23 @@ class ParserService(Service):
                 await call(repo, _Write([(fa, stats[fa.path][1]) for fa in indexed]), None)
                 failed = [fa for fa in indexed if fa.error is not None]
                 for fa in failed:
-                    layer.foundation.report("scope.code.file.failed", {
-                        "path": fa.path, "line": fa.error.line, "message": fa.error.message})  # type: ignore[union-attr]
+                    layer.foundation.report(
+                        "scope.code.file.failed", {"path": fa.path, "line": fa.error.line, "message": fa.error.message}
+                    )  # type: ignore[union-attr]
                 run.errors += len(failed)
                 run.files_done += len(indexed)
                 run.bytes_done += sum(fa.size for fa in indexed)
-                telemetry.execute("scope.code.parse.progress", {
-                    "files": run.files_done, "total": run.files_total, "bytes": run.bytes_done,
-                    "rate": run.rate, "eta": run.eta or 0.0}, {"root": root, "run": run.id})
+                telemetry.execute(
+                    "scope.code.parse.progress",
+                    {
+                        "files": run.files_done,
+                        "total": run.files_total,
+                        "bytes": run.bytes_done,
+                        "rate": run.rate,
+                        "eta": run.eta or 0.0,
+                    },
+                    {"root": root, "run": run.id},
+                )
         return changed
 
     async def terminate(self, reason: Any) -> None:

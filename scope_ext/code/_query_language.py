@@ -21,16 +21,31 @@ from ..runtime._exceptions import ScopeError
 
 FIELDS: dict[str, dict[str, str]] = {
     "functions": {
-        "fullname": "f.fullname", "name": "f.name", "module": "m.name", "class": "f.class",
-        "complexity": "f.complexity", "lines": "(f.end_lineno - f.lineno + 1)", "line": "f.lineno",
-        "is_async": "f.is_async", "path": "m.path", "doc": "f.doc",
+        "fullname": "f.fullname",
+        "name": "f.name",
+        "module": "m.name",
+        "class": "f.class",
+        "complexity": "f.complexity",
+        "lines": "(f.end_lineno - f.lineno + 1)",
+        "line": "f.lineno",
+        "is_async": "f.is_async",
+        "path": "m.path",
+        "doc": "f.doc",
     },
     "classes": {
-        "fullname": "c.fullname", "name": "c.name", "module": "m.name", "line": "c.lineno",
-        "lines": "(c.end_lineno - c.lineno + 1)", "path": "m.path", "doc": "c.doc",
+        "fullname": "c.fullname",
+        "name": "c.name",
+        "module": "m.name",
+        "line": "c.lineno",
+        "lines": "(c.end_lineno - c.lineno + 1)",
+        "path": "m.path",
+        "doc": "c.doc",
     },
     "modules": {
-        "name": "m.name", "path": "m.path", "lines": "m.lines", "size": "m.size",
+        "name": "m.name",
+        "path": "m.path",
+        "lines": "m.lines",
+        "size": "m.size",
         "functions": "(SELECT count(*) FROM functions f WHERE f.module_id = m.id)",
         "complexity_mean": "(SELECT round(avg(f.complexity), 2) FROM functions f WHERE f.module_id = m.id)",
         "complexity_max": "(SELECT max(f.complexity) FROM functions f WHERE f.module_id = m.id)",
@@ -47,11 +62,23 @@ FROM = {
     "modules": "modules m",
 }
 OPERATORS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "like": "LIKE"}
-QUESTIONS = ("functions", "classes", "modules", "callers of", "callees of", "importers of",
-             "classes deriving from", "unused functions", "import cycles", "errors")
+QUESTIONS = (
+    "functions",
+    "classes",
+    "modules",
+    "callers of",
+    "callees of",
+    "importers of",
+    "classes deriving from",
+    "unused functions",
+    "import cycles",
+    "errors",
+)
 
-_TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")|(?P<op><=|>=|!=|==|[<>=])|"
-                    r"(?P<number>-?\d+(?:\.\d+)?)\b|(?P<word>[A-Za-z_][\w.*]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")|(?P<op><=|>=|!=|==|[<>=])|"
+    r"(?P<number>-?\d+(?:\.\d+)?)\b|(?P<word>[A-Za-z_][\w.*]*))"
+)
 
 
 class QueryError(ScopeError):
@@ -81,7 +108,7 @@ def tokenize(query: str) -> list[Token]:
         match = _TOKEN.match(query, position)
         if match is None or match.end() == position:
             start = len(query) - len(query[position:].lstrip())
-            raise QueryError(f"cannot read {query[start:start + 10]!r}", query, start, query[start:start + 10])
+            raise QueryError(f"cannot read {query[start : start + 10]!r}", query, start, query[start : start + 10])
         kind = match.lastgroup or "word"
         text = match.group(kind)
         start = match.start(kind)
@@ -117,7 +144,7 @@ class _Parser:
         return QueryError(message, self.query, token.position, token.text)
 
     def peek_words(self, count: int) -> list[str]:
-        return [t.text.lower() for t in self.tokens[self.at:self.at + count] if t.kind == "word"]
+        return [t.text.lower() for t in self.tokens[self.at : self.at + count] if t.kind == "word"]
 
     def expect_word(self, *choices: str) -> str:
         token = self.next(" or ".join(map(repr, choices)))
@@ -158,10 +185,14 @@ class _Parser:
             self.expect_word("from")
             base = self.name("a base class name")
             self.done()
-            return Compiled("sql", "SELECT DISTINCT c.fullname, m.path, c.lineno AS line FROM classes c "
-                            "JOIN class_bases b ON b.class_id = c.id JOIN modules m ON m.id = c.module_id "
-                            "WHERE b.base = ? OR b.base LIKE ? ESCAPE '\\' ORDER BY c.fullname",
-                            (base, "%." + _escape(base)), ("fullname", "path", "line"))
+            return Compiled(
+                "sql",
+                "SELECT DISTINCT c.fullname, m.path, c.lineno AS line FROM classes c "
+                "JOIN class_bases b ON b.class_id = c.id JOIN modules m ON m.id = c.module_id "
+                "WHERE b.base = ? OR b.base LIKE ? ESCAPE '\\' ORDER BY c.fullname",
+                (base, "%." + _escape(base)),
+                ("fullname", "path", "line"),
+            )
         if first == "unused":
             self.expect_word("functions")
             prefix = ""
@@ -176,8 +207,12 @@ class _Parser:
             return Compiled("cycles", "", (), ("cycle", "modules"))
         if first == "errors":
             self.done()
-            return Compiled("sql", "SELECT path, module, line, message FROM errors ORDER BY path", (),
-                            ("path", "module", "line", "message"))
+            return Compiled(
+                "sql",
+                "SELECT path, module, line, message FROM errors ORDER BY path",
+                (),
+                ("path", "module", "line", "message"),
+            )
         if first in FIELDS:
             return self.listing(first)
         token = self.tokens[0]
@@ -191,8 +226,9 @@ class _Parser:
         if token.kind != "word" or name not in FIELDS[entity]:
             close = difflib.get_close_matches(name, FIELDS[entity], n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise self.fail(f"unknown field {token.text!r} for {entity}; {hint}fields: {', '.join(FIELDS[entity])}",
-                            token)
+            raise self.fail(
+                f"unknown field {token.text!r} for {entity}; {hint}fields: {', '.join(FIELDS[entity])}", token
+            )
         return name, FIELDS[entity][name]
 
     def listing(self, entity: str) -> Compiled:
@@ -207,8 +243,9 @@ class _Parser:
                 op_token = self.next("a comparison (=, !=, <, <=, >, >=, like)")
                 op = op_token.text.lower()
                 if op not in OPERATORS:
-                    raise self.fail(f"expected a comparison (=, !=, <, <=, >, >=, like), not {op_token.text!r}",
-                                    op_token)
+                    raise self.fail(
+                        f"expected a comparison (=, !=, <, <=, >, >=, like), not {op_token.text!r}", op_token
+                    )
                 value = self.next("a value")
                 if value.kind == "op":
                     raise self.fail(f"expected a value, not {value.text!r}", value)
@@ -246,17 +283,31 @@ def _escape(text: str) -> str:
 
 def _relation(kind: str, target: str) -> Compiled:
     if kind == "callers":
-        return Compiled("sql", "SELECT DISTINCT c.caller, c.callee, m.path, c.lineno AS line FROM calls c "
-                        "JOIN modules m ON m.id = c.module_id WHERE coalesce(c.target, c.callee) = ? "
-                        "ORDER BY m.path, c.lineno", (target,), ("caller", "callee", "path", "line"))
+        return Compiled(
+            "sql",
+            "SELECT DISTINCT c.caller, c.callee, m.path, c.lineno AS line FROM calls c "
+            "JOIN modules m ON m.id = c.module_id WHERE coalesce(c.target, c.callee) = ? "
+            "ORDER BY m.path, c.lineno",
+            (target,),
+            ("caller", "callee", "path", "line"),
+        )
     if kind == "callees":  # the calls in the function's (or class's) module made from its body
-        return Compiled("sql", "SELECT c.callee, c.target, c.lineno AS line FROM calls c WHERE c.caller = ?1 AND "
-                        "c.module_id IN (SELECT module_id FROM functions WHERE fullname = ?1 "
-                        "UNION SELECT module_id FROM classes WHERE fullname = ?1) ORDER BY c.lineno",
-                        (target,), ("callee", "target", "line"))
-    return Compiled("sql", "SELECT DISTINCT m.name AS importer, m.path, i.lineno AS line FROM imports i "
-                    "JOIN modules m ON m.id = i.module_id WHERE i.resolved = ? OR i.resolved LIKE ? ESCAPE '\\' "
-                    "ORDER BY m.name", (target, _escape(target) + ".%"), ("importer", "path", "line"))
+        return Compiled(
+            "sql",
+            "SELECT c.callee, c.target, c.lineno AS line FROM calls c WHERE c.caller = ?1 AND "
+            "c.module_id IN (SELECT module_id FROM functions WHERE fullname = ?1 "
+            "UNION SELECT module_id FROM classes WHERE fullname = ?1) ORDER BY c.lineno",
+            (target,),
+            ("callee", "target", "line"),
+        )
+    return Compiled(
+        "sql",
+        "SELECT DISTINCT m.name AS importer, m.path, i.lineno AS line FROM imports i "
+        "JOIN modules m ON m.id = i.module_id WHERE i.resolved = ? OR i.resolved LIKE ? ESCAPE '\\' "
+        "ORDER BY m.name",
+        (target, _escape(target) + ".%"),
+        ("importer", "path", "line"),
+    )
 
 
 def compile_query(query: str) -> Compiled:

@@ -116,7 +116,6 @@ CREATE VIEW IF NOT EXISTS errors AS
 """
 
 
-
 #: The secondary indexes: dropped for a first bulk load into an empty index, built once after it.
 SECONDARY_INDEXES = [line.strip() for line in SCHEMA.splitlines() if line.strip().startswith("CREATE INDEX")]
 
@@ -147,8 +146,9 @@ class IndexedFile(NamedTuple):
     rows: tuple[list[tuple[Any, ...]], ...]
 
 
-def index_files(root: str, files: list[tuple[str, int]], strict: bool = False,
-                trees: TreeCache | None = None) -> list[IndexedFile]:
+def index_files(
+    root: str, files: list[tuple[str, int]], strict: bool = False, trees: TreeCache | None = None
+) -> list[IndexedFile]:
     """Worker job: parse ``files`` (path, reserved module id) and build their rows (through the
     tree cache ``trees`` when it runs in the kernel's process)."""
     return [_rows(facts_of(root, path, strict, trees), module_id) for path, module_id in files]
@@ -163,12 +163,42 @@ def _rows(facts: FileFacts, mid: int) -> IndexedFile:
     prefix = facts.module + "."
     targets = call_targets(facts.module, facts.path.endswith("__init__.py"), facts)
     rows = (
-        [(mid, c.qualname, prefix + c.qualname, c.name, c.lineno, c.end_lineno, _names(c.bases), _names(c.decorators),
-          _names(c.methods), c.doc) for c in facts.classes],
-        [(mid, f.qualname, prefix + f.qualname, f.name, f.cls, f.lineno, f.end_lineno, _names(f.args),
-          _names(f.decorators), f.is_async, f.doc, f.complexity) for f in facts.functions],
-        [(mid, prefix + c.caller, c.callee, c.callee.rpartition(".")[2], c.lineno, target)
-         for c, target in zip(facts.calls, targets, strict=True)],
+        [
+            (
+                mid,
+                c.qualname,
+                prefix + c.qualname,
+                c.name,
+                c.lineno,
+                c.end_lineno,
+                _names(c.bases),
+                _names(c.decorators),
+                _names(c.methods),
+                c.doc,
+            )
+            for c in facts.classes
+        ],
+        [
+            (
+                mid,
+                f.qualname,
+                prefix + f.qualname,
+                f.name,
+                f.cls,
+                f.lineno,
+                f.end_lineno,
+                _names(f.args),
+                _names(f.decorators),
+                f.is_async,
+                f.doc,
+                f.complexity,
+            )
+            for f in facts.functions
+        ],
+        [
+            (mid, prefix + c.caller, c.callee, c.callee.rpartition(".")[2], c.lineno, target)
+            for c, target in zip(facts.calls, targets, strict=True)
+        ],
         [(mid, i.module, i.name, i.alias, i.level, i.lineno) for i in facts.imports],
         [(mid, facts.identifiers)] if facts.identifiers else [],
     )
@@ -212,12 +242,15 @@ class Repository:
         except sqlite3.DatabaseError as exc:
             raise CodeIndexError(f"cannot open code index {uri}: {exc}") from None
         if not found:
-            self.conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                  [("schema_version", str(SCHEMA_VERSION)), ("root", self.root)])
+            self.conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)", [("schema_version", str(SCHEMA_VERSION)), ("root", self.root)]
+            )
         elif int(found.get("schema_version", -1)) != SCHEMA_VERSION:
             self.conn.close()
-            raise CodeIndexError(f"code index {uri} has schema version {found.get('schema_version')}; this "
-                              f"scope_ext writes version {SCHEMA_VERSION}: delete it to index again")
+            raise CodeIndexError(
+                f"code index {uri} has schema version {found.get('schema_version')}; this "
+                f"scope_ext writes version {SCHEMA_VERSION}: delete it to index again"
+            )
         self.version = 0  # bumped on every write, so query caches know when to forget
         self._next_id: int | None = None
 
@@ -263,8 +296,18 @@ class Repository:
                 conn.execute(
                     "INSERT INTO modules (id, path, name, digest, size, mtime_ns, lines, error_line, error) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (indexed.module_id, rel, indexed.module, indexed.digest, indexed.size, mtime_ns, indexed.lines,
-                     error.line if error else None, error.message if error else None))
+                    (
+                        indexed.module_id,
+                        rel,
+                        indexed.module,
+                        indexed.digest,
+                        indexed.size,
+                        mtime_ns,
+                        indexed.lines,
+                        error.line if error else None,
+                        error.message if error else None,
+                    ),
+                )
                 for rows, table in zip(indexed.rows, tables, strict=True):
                     table.extend(rows)
             # New classes get ids above every id now (rowids count up from the maximum), so their
@@ -272,8 +315,10 @@ class Repository:
             last_class = conn.execute("SELECT coalesce(max(id), 0) FROM classes").fetchone()[0]
             for statement, rows in zip(_INSERTS, tables, strict=True):
                 conn.executemany(statement, rows)
-            conn.execute("INSERT INTO class_bases SELECT c.id, b.value FROM classes c, json_each(c.bases) b "
-                         "WHERE c.id > ?", (last_class,))
+            conn.execute(
+                "INSERT INTO class_bases SELECT c.id, b.value FROM classes c, json_each(c.bases) b WHERE c.id > ?",
+                (last_class,),
+            )
         self.version += 1
         return len(batch)
 

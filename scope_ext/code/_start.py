@@ -23,10 +23,16 @@ from ._settings import CODE_SETTINGS
 from ._sync_service import SyncService
 
 
-async def start_code_layer(namespace: Namespace | str | None, root: str | os.PathLike[str], *,
-                           index_path: str | os.PathLike[str] | None = None,
-                           include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
-                           watch: bool = False, dask: str | None = None) -> CodeLayer:
+async def start_code_layer(
+    namespace: Namespace | str | None,
+    root: str | os.PathLike[str],
+    *,
+    index_path: str | os.PathLike[str] | None = None,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    watch: bool = False,
+    dask: str | None = None,
+) -> CodeLayer:
     """Start the code layer for ``root`` in a namespace that has its Foundation.
 
     ``index_path`` is the SQLite file (None: in memory); ``include`` / ``exclude`` are gitignore-style

@@ -28,8 +28,12 @@ class SyncService(Service):
 
         layer = self.layer
         config = layer.foundation.config
-        async for changes in awatch(layer.root, debounce=config.get(("code", "sync", "debounce_ms")),
-                                    step=config.get(("code", "sync", "step_ms")), recursive=True):
+        async for changes in awatch(
+            layer.root,
+            debounce=config.get(("code", "sync", "debounce_ms")),
+            step=config.get(("code", "sync", "step_ms")),
+            recursive=True,
+        ):
             paths = sorted({path for _, path in changes})
             wanted: list[str] | None
             if any(os.path.basename(p) == ".gitignore" for p in paths):
@@ -37,8 +41,9 @@ class SyncService(Service):
                 wanted = None  # what is indexed may have changed anywhere: a full (incremental) run
             else:
                 wanted = [p for p in paths if layer.files.wants(os.path.relpath(p, layer.root))]
-            layer.foundation.report("scope.code.change.seen", {
-                "paths": len(paths), "indexed": "all" if wanted is None else len(wanted)})
+            layer.foundation.report(
+                "scope.code.change.seen", {"paths": len(paths), "indexed": "all" if wanted is None else len(wanted)}
+            )
             if wanted is None or wanted:
                 run = await call(layer.namespace.via("code.parser"), _Index(wanted), None)
                 await run.wait()

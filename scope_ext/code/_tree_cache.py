@@ -74,8 +74,14 @@ class TreeCache:
         start = _common_prefix(before, after)
         tail = _common_prefix(before[start:][::-1], after[start:][::-1])
         old_end, new_end = len(before) - tail, len(after) - tail
-        tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end, start_point=_point(before, start),
-                  old_end_point=_point(before, old_end), new_end_point=_point(after, new_end))
+        tree.edit(
+            start_byte=start,
+            old_end_byte=old_end,
+            new_end_byte=new_end,
+            start_point=_point(before, start),
+            old_end_point=_point(before, old_end),
+            new_end_point=_point(after, new_end),
+        )
         return self._parser.parse(after, tree)
 
     def _drop_oldest(self) -> None:

@@ -28,6 +28,7 @@ def run_job(job: tuple[Any, ...]) -> object:
     kind, *args = job
     return JOBS[kind](*args)
 
+
 _LENGTH = struct.Struct(">Q")
 
 
@@ -49,4 +50,3 @@ def serve() -> None:
         payload = buffer.getvalue()
         sink.write(_LENGTH.pack(len(payload)) + payload)
         sink.flush()
-

@@ -26,8 +26,9 @@ _LENGTH = struct.Struct(">Q")
 #: A worker's program: the same scope_ext as ours (its folder first on the path), of which it
 #: imports only ``_worker_job`` and the parser modules (the package's imports are lazy).
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-WORKER_PROGRAM = (f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
-                  "from scope_ext.code._worker_job import serve; serve()")
+WORKER_PROGRAM = (
+    f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); from scope_ext.code._worker_job import serve; serve()"
+)
 
 
 class WorkerFailed(ScopeError):
@@ -108,7 +109,8 @@ class WorkerPool:
 
     async def _start(self) -> _Worker:
         process = await trio.lowlevel.open_process(
-            [sys.executable, "-c", WORKER_PROGRAM], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            [sys.executable, "-c", WORKER_PROGRAM], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
         return _Worker(process)
 
     async def aclose(self) -> None:

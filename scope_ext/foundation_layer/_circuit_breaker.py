@@ -29,8 +29,16 @@ class CircuitOpen(ScopeError):
 class CircuitBreaker:
     """See the module docstring; get one with ``Foundation.circuit_breaker(name, ...)``."""
 
-    def __init__(self, name: str, telemetry: Telemetry, report: Callable[[str, Any], None], *,
-                 failure_threshold: int = 5, recovery_time: float = 10.0, call_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        telemetry: Telemetry,
+        report: Callable[[str, Any], None],
+        *,
+        failure_threshold: int = 5,
+        recovery_time: float = 10.0,
+        call_timeout: float | None = None,
+    ) -> None:
         if failure_threshold < 1:
             raise ValueError(f"failure_threshold must be >= 1, not {failure_threshold}")
         if recovery_time <= 0 or (call_timeout is not None and call_timeout <= 0):

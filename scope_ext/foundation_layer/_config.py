@@ -68,13 +68,30 @@ class Setting:
     runtime: bool
     optional: bool
 
-    def __init__(self, path: str | Iterable[str], type: builtins.type, default: Any, doc: str = "", *,
-                 minimum: float | None = None, maximum: float | None = None, choices: Iterable[Any] | None = None,
-                 runtime: bool = True, optional: bool = False) -> None:
-        for name, value in (("path", as_path(path)), ("type", type), ("default", default), ("doc", doc),
-                            ("minimum", minimum), ("maximum", maximum),
-                            ("choices", None if choices is None else tuple(choices)),
-                            ("runtime", runtime), ("optional", optional)):
+    def __init__(
+        self,
+        path: str | Iterable[str],
+        type: builtins.type,
+        default: Any,
+        doc: str = "",
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        choices: Iterable[Any] | None = None,
+        runtime: bool = True,
+        optional: bool = False,
+    ) -> None:
+        for name, value in (
+            ("path", as_path(path)),
+            ("type", type),
+            ("default", default),
+            ("doc", doc),
+            ("minimum", minimum),
+            ("maximum", maximum),
+            ("choices", None if choices is None else tuple(choices)),
+            ("runtime", runtime),
+            ("optional", optional),
+        ):
             object.__setattr__(self, name, value)
         if self.type not in (int, float, bool, str, list):
             raise TypeError(f"setting {self.name}: type must be int, float, bool, str or list, not {self.type!r}")
@@ -97,7 +114,9 @@ class Setting:
         if self.type is list and isinstance(value, (list, tuple)):
             value, ok = tuple(value), True
         if not ok:
-            raise ConfigError(f"{self.name}: {source} must be {self.type.__name__}, not {type(value).__name__} {value!r}")
+            raise ConfigError(
+                f"{self.name}: {source} must be {self.type.__name__}, not {type(value).__name__} {value!r}"
+            )
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{self.name}: {source} {value!r} is below the minimum {self.minimum!r}")
         if self.maximum is not None and value > self.maximum:
@@ -136,7 +155,6 @@ class Schema:
             for length in range(1, len(path)):
                 if path[:length] in self.settings:
                     raise ValueError(f"setting {'.'.join(path[:length])} cannot also be a section of {'.'.join(path)}")
-
 
     @property
     def sections(self) -> set[str]:
@@ -246,7 +264,7 @@ def load(schema: Schema, sources: Sources = NO_FILE, unclaimed: list[str] | None
     marker = f"{env_prefix}__"
     for name, text in (environ if environ is not None else os.environ).items():
         if name.startswith(marker):
-            path = tuple(part.lower() for part in name[len(marker):].split("__"))
+            path = tuple(part.lower() for part in name[len(marker) :].split("__"))
             if path[0] not in sections:
                 if unclaimed is not None:
                     unclaimed.append(name)

@@ -74,8 +74,15 @@ def _decode(first_id: int, text: str) -> list[Row]:
     columns = json.loads(text)
     count = columns["count"]
     stamps = [stamp for stamp, n in columns["timestamp"] for _ in range(n)]
-    return list(zip(range(first_id, first_id + count), _expand(columns["type"], count), stamps,
-                    *(_expand(columns[name], count) for name in _FIELDS[3:]), strict=True))
+    return list(
+        zip(
+            range(first_id, first_id + count),
+            _expand(columns["type"], count),
+            stamps,
+            *(_expand(columns[name], count) for name in _FIELDS[3:]),
+            strict=True,
+        )
+    )
 
 
 class EventDB:
@@ -99,7 +106,8 @@ class EventDB:
             self._conn.close()
             raise EventDBError(
                 f"events file {self.path} has schema version {row[0]}; this scope_ext reads version "
-                f"{SCHEMA_VERSION}: move the file away to start a new one")
+                f"{SCHEMA_VERSION}: move the file away to start a new one"
+            )
 
     def write(self, rows: Sequence[Row]) -> int:
         """Commit rows (consecutive ids, in order) as one segment; returns how many."""
@@ -107,8 +115,10 @@ class EventDB:
             return 0
         with self._conn:
             self._conn.execute("BEGIN")
-            self._conn.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?)",
-                               (rows[0][0], rows[-1][0], rows[0][2], rows[-1][2], _encode(rows)))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?)",
+                (rows[0][0], rows[-1][0], rows[0][2], rows[-1][2], _encode(rows)),
+            )
         return len(rows)
 
     def load(self, max_events: int | None, since: float | None) -> list[Row]:

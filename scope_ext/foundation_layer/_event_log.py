@@ -59,8 +59,10 @@ def check_items(items: list[Any], from_dict: Callable[[dict[str, Any]], Item]) -
         if item.__class__ is dict:
             items[index] = item = from_dict(item)
         if item.__class__ is not tuple or not 2 <= len(item) <= 5 or item[0].__class__ is not str or not item[0]:
-            raise ValueError(f"an event is (type, data[, correlation_id[, parent_id[, source]]]) with a "
-                             f"non-empty string type, not {item!r}")
+            raise ValueError(
+                f"an event is (type, data[, correlation_id[, parent_id[, source]]]) with a "
+                f"non-empty string type, not {item!r}"
+            )
 
 
 class EventLog:

@@ -46,8 +46,9 @@ def _item(type: str, data: Any, correlation_id: Hashable | None, parent_id: int 
 def _from_dict(fields: dict[str, Any]) -> Item:
     if not fields.keys() <= _FIELDS or "type" not in fields:
         raise ValueError(f"an event dict has a 'type' and only {sorted(_FIELDS)}, not {sorted(fields)}")
-    return _item(fields["type"], fields.get("data"), fields.get("correlation_id"), fields.get("parent_id"),
-                 fields.get("source"))
+    return _item(
+        fields["type"], fields.get("data"), fields.get("correlation_id"), fields.get("parent_id"), fields.get("source")
+    )
 
 
 class ShuttingDown(ScopeError):
@@ -143,7 +144,9 @@ class EventStore(Service):
         if kind is _Stats:
             f = self.foundation
             path = self.db.path if self.db is not None else None
-            return EventStats(len(self.log), self.log.next_id, len(self.pending), f.events_dropped, f._outbox_count, path)
+            return EventStats(
+                len(self.log), self.log.next_id, len(self.pending), f.events_dropped, f._outbox_count, path
+            )
         return Service.handle_call(self, request, caller)
 
     async def handle_info(self, message: Any) -> None:
@@ -207,8 +210,15 @@ class EventsClient:
     def __init__(self, foundation: Foundation) -> None:
         self._foundation = foundation
 
-    async def store(self, type: str, data: Any = None, *, correlation_id: Hashable | None = None,
-                    parent_id: int | None = None, source: str | None = None) -> None:
+    async def store(
+        self,
+        type: str,
+        data: Any = None,
+        *,
+        correlation_id: Hashable | None = None,
+        parent_id: int | None = None,
+        source: str | None = None,
+    ) -> None:
         """Store one event without waiting for it to be stored (see the module docstring)."""
         await self._put([_item(type, data, correlation_id, parent_id, source)])
 
@@ -220,8 +230,15 @@ class EventsClient:
         await self._put(items)
         return len(items)
 
-    def store_nowait(self, type: str, data: Any = None, *, correlation_id: Hashable | None = None,
-                     parent_id: int | None = None, source: str | None = None) -> bool:
+    def store_nowait(
+        self,
+        type: str,
+        data: Any = None,
+        *,
+        correlation_id: Hashable | None = None,
+        parent_id: int | None = None,
+        source: str | None = None,
+    ) -> bool:
         """Store from synchronous code: never waits; returns False (and counts a drop) when full."""
         items = [_item(type, data, correlation_id, parent_id, source)]
         if self._offer(items):
@@ -264,17 +281,33 @@ class EventsClient:
             taken += self._offer(items[taken:])
 
     async def query(
-        self, *, types: Iterable[str] | str | None = None, since: float | None = None, until: float | None = None,
-        correlation_id: Hashable | None = None, where: Callable[[Any], bool] | None = None,
-        limit: int | None = None, offset: int = 0, order: Order = "asc", after_id: int | None = None,
+        self,
+        *,
+        types: Iterable[str] | str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        correlation_id: Hashable | None = None,
+        where: Callable[[Any], bool] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        order: Order = "asc",
+        after_id: int | None = None,
         timeout: float | None = 5.0,
     ) -> list[Event]:
         """Events matching every given filter (after everything already sent is stored)."""
         if isinstance(types, str):
             types = [types]
-        kwargs = {"types": None if types is None else list(types), "since": since, "until": until,
-                  "correlation_id": correlation_id, "where": where, "limit": limit, "offset": offset, "order": order,
-                  "after_id": after_id}
+        kwargs = {
+            "types": None if types is None else list(types),
+            "since": since,
+            "until": until,
+            "correlation_id": correlation_id,
+            "where": where,
+            "limit": limit,
+            "offset": offset,
+            "order": order,
+            "after_id": after_id,
+        }
         return await self._ask(_Query(kwargs), timeout)
 
     async def chain(self, event_id: int) -> list[Event]:

@@ -39,22 +39,49 @@ log = logging.getLogger("scope_ext.foundation_layer")
 
 FOUNDATION_SETTINGS: tuple[Setting, ...] = (
     Setting("events.max_events", int, 1_000_000, "events kept in memory (oldest dropped first)", minimum=1),
-    Setting("events.max_age", float, 86_400.0, "seconds an event is kept; None keeps them", minimum=0.001, optional=True),
+    Setting(
+        "events.max_age", float, 86_400.0, "seconds an event is kept; None keeps them", minimum=0.001, optional=True
+    ),
     Setting("events.path", str, None, "SQLite file the events also go to", optional=True, runtime=False),
-    Setting("events.commit_interval", float, 0.05, "seconds between SQLite commits", minimum=0.001, maximum=0.1,
-            runtime=False),
-    Setting("events.overflow", str, "wait", "full store: producers wait, or events are dropped and counted",
-            choices=("wait", "drop")),
-    Setting("events.outbox_size", int, 50_000, "events waiting for the store (also while it restarts)", minimum=1,
-            runtime=False),
+    Setting(
+        "events.commit_interval",
+        float,
+        0.05,
+        "seconds between SQLite commits",
+        minimum=0.001,
+        maximum=0.1,
+        runtime=False,
+    ),
+    Setting(
+        "events.overflow",
+        str,
+        "wait",
+        "full store: producers wait, or events are dropped and counted",
+        choices=("wait", "drop"),
+    ),
+    Setting(
+        "events.outbox_size",
+        int,
+        50_000,
+        "events waiting for the store (also while it restarts)",
+        minimum=1,
+        runtime=False,
+    ),
     Setting("telemetry.poll_interval", float, 1.0, "seconds between runtime gauge polls", minimum=0.01),
     Setting("health.interval", float, 1.0, "seconds between health checks", minimum=0.01),
-    Setting("health.mailbox_degraded", float, 0.9, "mailbox fill that makes a service degraded", minimum=0.0,
-            maximum=1.0),
+    Setting(
+        "health.mailbox_degraded", float, 0.9, "mailbox fill that makes a service degraded", minimum=0.0, maximum=1.0
+    ),
     Setting("memory.interval", float, 2.0, "seconds between memory checks", minimum=0.01),
     Setting("memory.threshold_mb", int, 4096, "process memory past which stores are asked to shrink", minimum=1),
-    Setting("memory.shrink_fraction", float, 0.25, "share of its entries a store drops under pressure",
-            minimum=0.0, maximum=1.0),
+    Setting(
+        "memory.shrink_fraction",
+        float,
+        0.25,
+        "share of its entries a store drops under pressure",
+        minimum=0.0,
+        maximum=1.0,
+    ),
 )
 
 #: The Foundation services, in start order; each is registered under this name in its namespace.
@@ -70,8 +97,9 @@ SERVICES: tuple[tuple[str, type], ...] = (
 class Foundation:
     """The Foundation of one namespace: ``config``, ``events`` and ``telemetry`` APIs and more."""
 
-    def __init__(self, namespace: Namespace, schema: Schema, loaded: Mapping[tuple[str, ...], Any],
-                 sources: Sources = NO_FILE) -> None:
+    def __init__(
+        self, namespace: Namespace, schema: Schema, loaded: Mapping[tuple[str, ...], Any], sources: Sources = NO_FILE
+    ) -> None:
         self.namespace = namespace
         self.schema = schema
         self._loaded_config = dict(loaded)
@@ -171,8 +199,9 @@ async def start_foundation(
     unclaimed: list[str] = []
     loaded = load(schema, sources, unclaimed)
     if unclaimed:
-        log.warning("%r: config values kept for a layer that has not added its section yet: %s",
-                    ns.name, ", ".join(unclaimed))
+        log.warning(
+            "%r: config values kept for a layer that has not added its section yet: %s", ns.name, ", ".join(unclaimed)
+        )
     for path, value in (overrides or {}).items():
         setting = schema.setting(tuple(path.split(".")))
         loaded[setting.path] = setting.validate(value, "override")
@@ -188,8 +217,10 @@ async def start_foundation(
 
     def crashed(report: CrashReport) -> None:  # every crash in the namespace is an event too
         if report.namespace == ns.name:
-            foundation.report("scope.process.crashed", {"id": report.label, "pid": report.pid,
-                                                        "error": describe_reason(report.exception)})
+            foundation.report(
+                "scope.process.crashed",
+                {"id": report.label, "pid": report.pid, "error": describe_reason(report.exception)},
+            )
 
     foundation._stop_crash_events = current_runtime().on_crash(crashed)
     for measurement in ("processes", "mailbox_backlog", "crashes"):  # the runtime's own gauges, charted live

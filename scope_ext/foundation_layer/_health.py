@@ -50,8 +50,10 @@ class HealthMonitor(PeriodicService):
         self.foundation.health = report
         if previous is None or previous.overall != report.overall:
             troubled = {s.name: f"{s.status}: {s.detail}" for s in report.services if s.status != "healthy"}
-            self.foundation.report("scope.health.changed", {
-                "from": None if previous is None else previous.overall, "to": report.overall, "services": troubled})
+            self.foundation.report(
+                "scope.health.changed",
+                {"from": None if previous is None else previous.overall, "to": report.overall, "services": troubled},
+            )
 
     def handle_call(self, request: Any, caller: Any) -> HealthReport:
         report = assess(self.foundation)

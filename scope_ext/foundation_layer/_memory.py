@@ -64,6 +64,8 @@ class MemoryManager(PeriodicService):
         if sizes["process"] > threshold:
             fraction = config.get(("memory", "shrink_fraction"))
             freed = {name: store.shrink(fraction) for name, store in stores.items()}
-            self.foundation.report("scope.memory.pressure", {
-                "resident": sizes["process"], "threshold": threshold, "sizes": sizes, "shrunk": freed})
+            self.foundation.report(
+                "scope.memory.pressure",
+                {"resident": sizes["process"], "threshold": threshold, "sizes": sizes, "shrunk": freed},
+            )
         return sizes

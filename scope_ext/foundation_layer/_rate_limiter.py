@@ -63,8 +63,9 @@ class RateLimiter:
             return True
         return False
 
-    async def acquire(self, key: Hashable = None, cost: float = 1.0, *, wait: bool = True,
-                      timeout: float | None = None) -> None:
+    async def acquire(
+        self, key: Hashable = None, cost: float = 1.0, *, wait: bool = True, timeout: float | None = None
+    ) -> None:
         """Take ``cost`` tokens, waiting for the refill (up to ``timeout``) or refusing at once."""
         if self.try_acquire(key, cost):
             await trio.lowlevel.checkpoint()

@@ -33,15 +33,17 @@ def open_runtime(*, foundation: bool = False, shutdown_timeout: float = 30.0) ->
     health, memory) at start. The graceful stop is shielded from outer cancellation and bounded by
     ``shutdown_timeout`` seconds, after which whatever still runs is killed.
     """
-    return _runtime.open_runtime(on_start=production_foundation() if foundation else None,
-                                 shutdown_timeout=shutdown_timeout)
+    return _runtime.open_runtime(
+        on_start=production_foundation() if foundation else None, shutdown_timeout=shutdown_timeout
+    )
 
 
 def run(main: Callable[[Runtime], Awaitable[T]], *, foundation: bool = False, shutdown_timeout: float = 30.0) -> T:
     """``trio.run`` a function ``main(runtime)`` inside a fresh runtime (scripts and CLIs); with
     ``foundation``, production's Foundation starts first."""
-    return _runtime.run(main, on_start=production_foundation() if foundation else None,
-                        shutdown_timeout=shutdown_timeout)
+    return _runtime.run(
+        main, on_start=production_foundation() if foundation else None, shutdown_timeout=shutdown_timeout
+    )
 
 
 class RuntimeThread(_thread.RuntimeThread):

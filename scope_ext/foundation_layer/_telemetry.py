@@ -175,7 +175,9 @@ class Telemetry:
             return list(self._by_id)
         return [h.id for h in self._by_event.get(event, ())]
 
-    def execute(self, event: str, measurements: Mapping[str, float] = _EMPTY, metadata: Mapping[str, Any] = _EMPTY) -> None:
+    def execute(
+        self, event: str, measurements: Mapping[str, float] = _EMPTY, metadata: Mapping[str, Any] = _EMPTY
+    ) -> None:
         """Run every handler of ``event`` now, in this task."""
         handlers = self._by_event.get(event)
         if handlers is None:
@@ -190,8 +192,9 @@ class Telemetry:
         self.detach(handler.id)
         log.error("telemetry handler %r raised on %s and was detached", handler.id, event, exc_info=exc)
         if self._foundation is not None:
-            self._foundation.report("scope.telemetry.handler_detached",
-                                    {"handler": handler.id, "event": event, "error": repr(exc)})
+            self._foundation.report(
+                "scope.telemetry.handler_detached", {"handler": handler.id, "event": event, "error": repr(exc)}
+            )
 
     @contextmanager
     def span(self, event: str, metadata: Mapping[str, Any] = _EMPTY) -> Iterator[dict[str, Any]]:
@@ -204,8 +207,11 @@ class Telemetry:
         try:
             yield extra
         except BaseException as exc:
-            self.execute(f"{event}.exception", {"duration": time.perf_counter() - start},
-                         {**metadata, **extra, "kind": type(exc).__name__, "reason": exc})
+            self.execute(
+                f"{event}.exception",
+                {"duration": time.perf_counter() - start},
+                {**metadata, **extra, "kind": type(exc).__name__, "reason": exc},
+            )
             raise
         self.execute(f"{event}.stop", {"duration": time.perf_counter() - start}, {**metadata, **extra})
 

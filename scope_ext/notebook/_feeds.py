@@ -27,12 +27,18 @@ SNAPSHOT_VERSION = 1  # views.js reads the same version
 def snapshot(kind: str, batch: dict[str, Any] | None, **traits: Any) -> dict[str, Any]:
     """A view as a saved notebook keeps it: the batch that rebuilds it from nothing, the model's
     traits, and when it was taken (views.js documents the format)."""
-    return {"v": SNAPSHOT_VERSION, "kind": kind, "at": round(time.time(), 3),
-            "traits": {name: value for name, value in traits.items() if value is not None}, "batch": batch}
+    return {
+        "v": SNAPSHOT_VERSION,
+        "kind": kind,
+        "at": round(time.time(), 3),
+        "traits": {name: value for name, value in traits.items() if value is not None},
+        "batch": batch,
+    }
 
 
-def tree_nodes(snap: RuntimeSnapshot, namespace: str | None = None,
-               started: dict[int, float] | None = None) -> dict[str, dict[str, Any]]:
+def tree_nodes(
+    snap: RuntimeSnapshot, namespace: str | None = None, started: dict[int, float] | None = None
+) -> dict[str, dict[str, Any]]:
     """Every node of the trees as a flat dict keyed by path (``ns/child/...``). Uptime travels as
     a start time (kept per pid in ``started``), so a node changes only when something about it does."""
     known = {} if started is None else started
@@ -42,8 +48,15 @@ def tree_nodes(snap: RuntimeSnapshot, namespace: str | None = None,
 
     def add(node: NodeSnapshot, path: str, parent: str | None, index: int) -> None:
         entry: dict[str, Any] = {
-            "p": parent, "i": index, "id": str(node.id), "kind": node.kind, "status": node.status,
-            "restarts": node.restarts, "mailbox": node.mailbox, "capacity": node.capacity, "error": node.last_error,
+            "p": parent,
+            "i": index,
+            "id": str(node.id),
+            "kind": node.kind,
+            "status": node.status,
+            "restarts": node.restarts,
+            "mailbox": node.mailbox,
+            "capacity": node.capacity,
+            "error": node.last_error,
             "started": None,
         }
         if node.pid is not None:
@@ -213,6 +226,14 @@ def event_row(event: Event) -> list[Any]:
     """One event for the page: id, time, namespace, type, severity, correlation, parent, source, data."""
     data = json_safe(event.data)
     text = data if isinstance(data, str) else json.dumps(data)
-    return [event.id, round(event.timestamp, 3), event.namespace, event.type, severity(event.type),
-            None if event.correlation_id is None else str(event.correlation_id), event.parent_id, event.source,
-            text[:300]]
+    return [
+        event.id,
+        round(event.timestamp, 3),
+        event.namespace,
+        event.type,
+        severity(event.type),
+        None if event.correlation_id is None else str(event.correlation_id),
+        event.parent_id,
+        event.source,
+        text[:300],
+    ]

@@ -69,8 +69,10 @@ class Status(Displayable):
         if not self.running or self.snapshot is None:
             return "scope_ext runtime [dim]stopped[/]"
         snap = self.snapshot
-        table = Table(title=f"scope_ext runtime {snap.status}: up {snap.uptime:.1f}s, {snap.processes} processes, "
-                            f"{snap.crashes} crashes")
+        table = Table(
+            title=f"scope_ext runtime {snap.status}: up {snap.uptime:.1f}s, {snap.processes} processes, "
+            f"{snap.crashes} crashes"
+        )
         for column in ("namespace", "status", "processes", "health"):
             table.add_column(column)
         for ns in snap.namespaces:
@@ -108,10 +110,18 @@ class ParseHandle(Displayable):
     def progress(self) -> dict[str, Any]:
         """Files and bytes done, rate (files/s) and ETA (s), read through the runtime thread."""
         run = self.run
-        return self._thread.run_sync(lambda: {
-            "status": run.status, "files_done": run.files_done, "files_total": run.files_total,
-            "files_skipped": run.files_skipped, "errors": run.errors, "bytes_done": run.bytes_done,
-            "rate": run.rate, "eta": run.eta})
+        return self._thread.run_sync(
+            lambda: {
+                "status": run.status,
+                "files_done": run.files_done,
+                "files_total": run.files_total,
+                "files_skipped": run.files_skipped,
+                "errors": run.errors,
+                "bytes_done": run.bytes_done,
+                "rate": run.rate,
+                "eta": run.eta,
+            }
+        )
 
     def wait(self, timeout: float | None = None) -> ParseHandle:
         """Block until the run ends (or ``timeout`` seconds pass, then raise TimeoutError)."""
@@ -143,9 +153,11 @@ class ParseHandle(Displayable):
     def __rich__(self) -> Any:
         p = self.progress()
         eta = f", ETA {p['eta']:.1f}s" if p["eta"] else ""
-        return (f"index run {self.run.id} of {self.run.root} ({self.namespace}): {p['status']}, "
-                f"{p['files_done']}/{p['files_total']} files ({p['files_skipped']} unchanged), "
-                f"{p['errors']} errors, {p['rate']:.0f} files/s{eta}")
+        return (
+            f"index run {self.run.id} of {self.run.root} ({self.namespace}): {p['status']}, "
+            f"{p['files_done']}/{p['files_total']} files ({p['files_skipped']} unchanged), "
+            f"{p['errors']} errors, {p['rate']:.0f} files/s{eta}"
+        )
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
@@ -246,19 +258,25 @@ class ScopeMagics(Magics):
         parse.add_argument("--watch", action="store_true", help="re-index files as they change")
         parse.add_argument("--dask", metavar="ADDRESS", help="parse on this Dask scheduler")
         parse.add_argument("--index", metavar="FILE", help="SQLite file for the index (default: in memory)")
-        for name, summary in (("query", "a code query, e.g. callers of json.dumps (or %%scope query)"),
-                              ("sql", "read-only SQL over the code index (or %%scope sql)"),
-                              ("grep", "a structural pattern, e.g. '$X.append($Y)' (or %%scope grep)")):
+        for name, summary in (
+            ("query", "a code query, e.g. callers of json.dumps (or %%scope query)"),
+            ("sql", "read-only SQL over the code index (or %%scope sql)"),
+            ("grep", "a structural pattern, e.g. '$X.append($Y)' (or %%scope grep)"),
+        ):
             parser = self._add(name, summary, getattr(self, f"_{name}"))
             parser.add_argument("text", nargs="+")
             parser.add_argument("--ns", default="production")
-        self._add("timeline", "every namespace's events as they are stored, live (recent ones in a terminal)",
-                  self._timeline)
-        dashboard = self._add("dashboard", "tree, events and telemetry in tabs, live (rich text in a terminal)",
-                              self._dashboard)
+        self._add(
+            "timeline", "every namespace's events as they are stored, live (recent ones in a terminal)", self._timeline
+        )
+        dashboard = self._add(
+            "dashboard", "tree, events and telemetry in tabs, live (rich text in a terminal)", self._dashboard
+        )
         dashboard.add_argument("namespace", nargs="?", help="the tree's namespace (default: all)")
-        for name, summary in (("restart", "stop a supervised service and start it again from its spec"),
-                              ("terminate", "stop a supervised service (its supervisor keeps the spec)")):
+        for name, summary in (
+            ("restart", "stop a supervised service and start it again from its spec"),
+            ("terminate", "stop a supervised service (its supervisor keeps the spec)"),
+        ):
             parser = self._add(name, summary, getattr(self, f"_{name}"))
             parser.add_argument("service")
             parser.add_argument("--ns", default="production")
@@ -288,8 +306,9 @@ class ScopeMagics(Magics):
             try:
                 return rt.namespace(name)
             except KeyError:
-                raise UsageError(f"no namespace {name!r}; there are: "
-                                 f"{', '.join(ns.name for ns in rt.namespaces())}") from None
+                raise UsageError(
+                    f"no namespace {name!r}; there are: {', '.join(ns.name for ns in rt.namespaces())}"
+                ) from None
 
         return self.thread.run_sync(find)
 
@@ -325,12 +344,22 @@ class ScopeMagics(Magics):
     def _ns(self, args: argparse.Namespace) -> Any:
         rt = self._runtime()
         if args.action == "list":
-            def rows() -> list[tuple[Any, ...]]:
-                return [(ns.name, ns.status, ns.process_count, find_foundation(ns) is not None,
-                         getattr(find_code_layer(ns), "root", None)) for ns in rt.namespaces()]
 
-            return QueryResult("namespaces", ("name", "status", "processes", "foundation", "code"),
-                               self.thread.run_sync(rows))
+            def rows() -> list[tuple[Any, ...]]:
+                return [
+                    (
+                        ns.name,
+                        ns.status,
+                        ns.process_count,
+                        find_foundation(ns) is not None,
+                        getattr(find_code_layer(ns), "root", None),
+                    )
+                    for ns in rt.namespaces()
+                ]
+
+            return QueryResult(
+                "namespaces", ("name", "status", "processes", "foundation", "code"), self.thread.run_sync(rows)
+            )
         if not args.name:
             raise UsageError(f"%scope ns {args.action}: give the namespace's name")
         if args.action == "new":
@@ -372,21 +401,31 @@ class ScopeMagics(Magics):
         found = self._foundation(args.ns, "events")
         if args.limit < 1:
             raise UsageError("%scope events: --limit must be at least 1")
-        events = self.thread.run(lambda: found.events.query(
-            types=args.types, since=args.since, correlation_id=args.correlation, limit=args.limit, order="desc"))
-        rows = [(e.id, time.strftime("%H:%M:%S", time.localtime(e.timestamp)), e.type, e.correlation_id,
-                 e.source, e.data) for e in events]
+        events = self.thread.run(
+            lambda: found.events.query(
+                types=args.types, since=args.since, correlation_id=args.correlation, limit=args.limit, order="desc"
+            )
+        )
+        rows = [
+            (e.id, time.strftime("%H:%M:%S", time.localtime(e.timestamp)), e.type, e.correlation_id, e.source, e.data)
+            for e in events
+        ]
         return QueryResult(f"events in {args.ns}", ("id", "time", "type", "correlation", "source", "data"), rows)
 
     def _telemetry(self, args: argparse.Namespace) -> QueryResult:
         found = self._foundation(args.ns, "telemetry")
         summaries = self.thread.run_sync(lambda: found.telemetry.summaries())
-        return QueryResult(f"telemetry in {args.ns}", ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
-                           [tuple(s) for s in summaries])
+        return QueryResult(
+            f"telemetry in {args.ns}",
+            ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
+            [tuple(s) for s in summaries],
+        )
 
     def _config(self, args: argparse.Namespace) -> Any:
         config = self._foundation(args.ns, "config").config
-        setting = config.schema.setting(tuple(args.path.split(".")))  # an immutable schema; ConfigError names close ones
+        setting = config.schema.setting(
+            tuple(args.path.split("."))
+        )  # an immutable schema; ConfigError names close ones
         if args.action == "get":
             return self.thread.run_sync(config.get, args.path)
         if args.value is None:
@@ -404,8 +443,10 @@ class ScopeMagics(Magics):
         async def begin() -> IndexRun:
             layer = find_code_layer(ns)
             if layer is not None and layer.root != root:
-                raise UsageError(f"namespace {ns.name!r} already indexes {layer.root}; "
-                                 f"use another namespace (%scope ns new NAME, then --ns NAME)")
+                raise UsageError(
+                    f"namespace {ns.name!r} already indexes {layer.root}; "
+                    f"use another namespace (%scope ns new NAME, then --ns NAME)"
+                )
             if layer is None:
                 layer = await start_code_layer(ns, root, index_path=args.index, watch=args.watch, dask=args.dask)
             return await layer.index()
@@ -471,9 +512,11 @@ class ScopeMagics(Magics):
             from ._views import Dashboard
 
             return Dashboard(self.thread, args.namespace)
-        return Overview(tree, self._events(argparse.Namespace(ns="production", types=None, correlation=None,
-                                                               since=None, limit=20)),
-                        self._telemetry(argparse.Namespace(ns="production")))
+        return Overview(
+            tree,
+            self._events(argparse.Namespace(ns="production", types=None, correlation=None, since=None, limit=20)),
+            self._telemetry(argparse.Namespace(ns="production")),
+        )
 
 
 class Overview(Displayable):

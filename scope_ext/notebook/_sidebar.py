@@ -84,8 +84,12 @@ class SidebarFeed:
         if runtime is None:
             return {**base, "runtime": "stopped", "namespaces": [], "tree": None, "events": []} if reset else None
         snap, namespaces = self.thread.run_sync(lambda: (runtime.snapshot(), _namespaces(runtime)))
-        message: dict[str, Any] = {**base, "runtime": snap.status, "tree": self._tree.next(snap, reset),
-                                   "events": self._events.next(self.thread, reset)}
+        message: dict[str, Any] = {
+            **base,
+            "runtime": snap.status,
+            "tree": self._tree.next(snap, reset),
+            "events": self._events.next(self.thread, reset),
+        }
         if namespaces != self._namespaces:
             message["namespaces"] = self._namespaces = namespaces
         if not reset and message["tree"] is None and not message["events"] and "namespaces" not in message:
@@ -117,11 +121,15 @@ def _namespaces(runtime: Runtime) -> list[dict[str, Any]]:
     for ns in runtime.namespaces():
         f = find_foundation(ns)
         report = f.health if f is not None else None
-        found.append({
-            "name": ns.name, "status": ns.status, "processes": ns.process_count,
-            "health": None if report is None else report.overall,
-            "services": [] if report is None else [[s.name, s.status, s.detail] for s in report.services],
-        })
+        found.append(
+            {
+                "name": ns.name,
+                "status": ns.status,
+                "processes": ns.process_count,
+                "health": None if report is None else report.overall,
+                "services": [] if report is None else [[s.name, s.status, s.detail] for s in report.services],
+            }
+        )
     return found
 
 
@@ -147,4 +155,3 @@ def unregister(shell: Any, thread: RuntimeThread) -> None:
         if isinstance(feed, SidebarFeed) and not feed.closed:
             feed.closed = True
             feed.comm.close()
-

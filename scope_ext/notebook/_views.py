@@ -51,6 +51,7 @@ from ._feeds import (
 log = logging.getLogger("scope_ext.widgets")
 STATIC = Path(__file__).with_name("static")
 
+
 class LiveView(anywidget.AnyWidget):
     """What every live view shares: rate, pause, visibility, hello, ordered batches, traffic counts."""
 
@@ -163,15 +164,26 @@ class TreeView(LiveView):
             node = next((c for c in node.children if str(c.id) == part), None) if node is not None else None
         events: list[dict[str, Any]] = []
         rt = self._thread.runtime
-        found = self._thread.run_sync(lambda: find_foundation(rt.namespace(name))) \
-            if rt is not None and name in {n.name for n in snap.namespaces} else None
+        found = (
+            self._thread.run_sync(lambda: find_foundation(rt.namespace(name)))
+            if rt is not None and name in {n.name for n in snap.namespaces}
+            else None
+        )
         if found is not None and node is not None:
             source = str(node.id)
-            recent = self._thread.run(lambda: found.events.query(
-                where=lambda data: isinstance(data, dict) and data.get("id") == source, limit=20, order="desc"))
+            recent = self._thread.run(
+                lambda: found.events.query(
+                    where=lambda data: isinstance(data, dict) and data.get("id") == source, limit=20, order="desc"
+                )
+            )
             events = [{"id": e.id, "type": e.type, "data": json_safe(e.data)} for e in recent]
-        return {"t": "details", "path": path, "error": None if node is None else node.last_error,
-                "traceback": None if node is None else node.last_traceback, "events": events}
+        return {
+            "t": "details",
+            "path": path,
+            "error": None if node is None else node.last_error,
+            "traceback": None if node is None else node.last_traceback,
+            "events": events,
+        }
 
     def act(self, action: str, path: str) -> dict[str, Any]:
         """Restart or terminate the service at ``path`` (in the runtime thread)."""
@@ -222,8 +234,11 @@ class TimelineView(LiveView):
 
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
         rows = recent_events(self._thread)
-        return ("<event timeline>", recent_events_table(rows[-50:]),
-                snapshot("timeline", {"t": "events", "reset": True, "items": rows}, ring=self.ring))
+        return (
+            "<event timeline>",
+            recent_events_table(rows[-50:]),
+            snapshot("timeline", {"t": "events", "reset": True, "items": rows}, ring=self.ring),
+        )
 
 
 def recent_events(thread: RuntimeThread, count: int = SAVED_EVENTS) -> list[list[Any]]:
@@ -233,8 +248,11 @@ def recent_events(thread: RuntimeThread, count: int = SAVED_EVENTS) -> list[list
 
 def recent_events_table(rows: list[list[Any]]) -> QueryResult:
     """Event rows (see :func:`event_row`) as a table: the timeline's text form."""
-    return QueryResult("recent events", ("id", "time", "namespace", "type", "severity", "correlation"),
-                       [(r[0], time.strftime("%H:%M:%S", time.localtime(r[1])), *r[2:6]) for r in rows])
+    return QueryResult(
+        "recent events",
+        ("id", "time", "namespace", "type", "severity", "correlation"),
+        [(r[0], time.strftime("%H:%M:%S", time.localtime(r[1])), *r[2:6]) for r in rows],
+    )
 
 
 class TelemetryView(LiveView):
@@ -262,9 +280,12 @@ class TelemetryView(LiveView):
                     after = None if since is None else since.get(key)
                     fresh = [(t, v) for t, v in metric.points if after is None or t > after]
                     summary = metric.summary()
-                    found[key] = {"kind": metric.kind, "points": [[round(t, 3), v] for t, v in fresh],
-                                  "summary": [summary.value, summary.observed, summary.p50, summary.p90, summary.p99],
-                                  "last": fresh[-1][0] if fresh else after}
+                    found[key] = {
+                        "kind": metric.kind,
+                        "points": [[round(t, 3), v] for t, v in fresh],
+                        "summary": [summary.value, summary.observed, summary.p50, summary.p90, summary.p99],
+                        "last": fresh[-1][0] if fresh else after,
+                    }
             return found
 
         return self._thread.run_sync(read)
@@ -285,8 +306,11 @@ class TelemetryView(LiveView):
         metrics = self._read(None)
         for metric in metrics.values():
             del metric["last"]
-        table = QueryResult("telemetry", ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
-                            [(key, m["kind"], *m["summary"]) for key, m in sorted(metrics.items())])
+        table = QueryResult(
+            "telemetry",
+            ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
+            [(key, m["kind"], *m["summary"]) for key, m in sorted(metrics.items())],
+        )
         return "<telemetry>", table, snapshot("telemetry", {"t": "metrics", "reset": True, "metrics": metrics})
 
 
@@ -295,8 +319,9 @@ class ProgressView(LiveView):
 
     kind = traitlets.Unicode("progress").tag(sync=True)
 
-    def __init__(self, thread: RuntimeThread, read: Callable[[], dict[str, Any]], title: str,
-                 interval: float = 0.2) -> None:
+    def __init__(
+        self, thread: RuntimeThread, read: Callable[[], dict[str, Any]], title: str, interval: float = 0.2
+    ) -> None:
         self._read = read
         self._title = title
         self._last: dict[str, Any] | None = None
@@ -311,8 +336,10 @@ class ProgressView(LiveView):
 
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
         progress = self._read()
-        line = (f"{self._title}: {progress['status']}, {progress['files_done']}/{progress['files_total']} files, "
-                f"{progress['errors']} errors")
+        line = (
+            f"{self._title}: {progress['status']}, {progress['files_done']}/{progress['files_total']} files, "
+            f"{progress['errors']} errors"
+        )
         return self._title, line, snapshot("progress", {"t": "progress", **progress, "title": self._title})
 
 
@@ -355,8 +382,12 @@ class Dashboard(ipywidgets.VBox):
         saved = [view.saved() for view in self.views]
         data["text/plain"] = "<scope_ext dashboard>"
         data["text/html"] = "".join(render_html(renderable) for _, renderable, _ in saved)
-        data[SNAPSHOT_MIME] = {"v": SNAPSHOT_VERSION, "kind": "dashboard", "at": round(time.time(), 3),
-                               "views": [view for _, _, view in saved]}
+        data[SNAPSHOT_MIME] = {
+            "v": SNAPSHOT_VERSION,
+            "kind": "dashboard",
+            "at": round(time.time(), 3),
+            "views": [view for _, _, view in saved],
+        }
         return bundle
 
 

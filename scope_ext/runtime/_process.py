@@ -181,11 +181,38 @@ class Process:
     """One incarnation of a service, supervisor or task, with its pid, mailbox and status."""
 
     __slots__ = (
-        "pid", "label", "kind", "runtime", "namespace", "status", "started_at", "handled",
-        "exit_reason", "last_exception", "mailbox", "capacity", "policy", "send_timeout",
-        "service", "supervisor_link", "nursery", "_start", "_args", "_runner", "_scope",
-        "_names", "_monitors", "_waiter", "_space", "_stop_reason", "_deferred",
-        "_current", "_exited", "_starter", "_helpers", "__weakref__",
+        "pid",
+        "label",
+        "kind",
+        "runtime",
+        "namespace",
+        "status",
+        "started_at",
+        "handled",
+        "exit_reason",
+        "last_exception",
+        "mailbox",
+        "capacity",
+        "policy",
+        "send_timeout",
+        "service",
+        "supervisor_link",
+        "nursery",
+        "_start",
+        "_args",
+        "_runner",
+        "_scope",
+        "_names",
+        "_monitors",
+        "_waiter",
+        "_space",
+        "_stop_reason",
+        "_deferred",
+        "_current",
+        "_exited",
+        "_starter",
+        "_helpers",
+        "__weakref__",
     )
 
     def __init__(
@@ -377,7 +404,9 @@ class Process:
         self.nursery.start_soon(self._run_helper, scope, fn, args)
         return scope
 
-    async def _run_helper(self, scope: trio.CancelScope, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+    async def _run_helper(
+        self, scope: trio.CancelScope, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]
+    ) -> None:
         token = _current_process.set(self)
         try:
             with scope:

@@ -97,7 +97,9 @@ class Registry:
         if self.keys == "unique":
             holder = self._holders.get(key)
             if holder is not None and holder is not proc:
-                raise AlreadyRegistered(f"{key!r} is already registered to {holder!r} in {self.namespace.name!r}", holder)
+                raise AlreadyRegistered(
+                    f"{key!r} is already registered to {holder!r} in {self.namespace.name!r}", holder
+                )
             if holder is None:
                 proc._names = (proc._names or []) + [(self, key)]
             self._holders[key] = proc
@@ -134,9 +136,7 @@ class Registry:
         if proc is None:
             raise RuntimeError("register from inside a process, or pass process=")
         if proc.namespace is not self.namespace:
-            raise ValueError(
-                f"{proc!r} belongs to namespace {proc.namespace.name!r}, not {self.namespace.name!r}"
-            )
+            raise ValueError(f"{proc!r} belongs to namespace {proc.namespace.name!r}, not {self.namespace.name!r}")
         if must_run and proc.status == "stopped":
             raise NotRunning(f"{proc!r} has exited")
         return proc

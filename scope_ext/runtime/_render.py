@@ -81,5 +81,7 @@ def render_snapshot(snapshot: RuntimeSnapshot) -> Group:
     header = Text()
     header.append("scope_ext runtime ", style="bold")
     header.append(snapshot.status, style=STATUS_STYLE.get(snapshot.status, ""))
-    header.append(f"  up {_uptime(snapshot.uptime)}, {snapshot.processes} processes, {snapshot.crashes} crashes", style="dim")
+    header.append(
+        f"  up {_uptime(snapshot.uptime)}, {snapshot.processes} processes, {snapshot.crashes} crashes", style="dim"
+    )
     return Group(header, *(render_namespace(ns) for ns in snapshot.namespaces))

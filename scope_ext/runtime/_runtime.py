@@ -102,8 +102,14 @@ class Runtime:
             raise NamespaceError(f"namespace {name!r} already exists")
         ns = self._namespaces[name] = Namespace(self, name)
         root = Process(
-            self, ns, name, "supervisor", Supervisor, ((), "one_for_one", max_restarts, max_seconds),
-            run_service, capacity=Supervisor.mailbox_capacity,
+            self,
+            ns,
+            name,
+            "supervisor",
+            Supervisor,
+            ((), "one_for_one", max_restarts, max_seconds),
+            run_service,
+            capacity=Supervisor.mailbox_capacity,
         )
         ns.root = root
         try:

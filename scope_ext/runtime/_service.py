@@ -172,7 +172,9 @@ async def _lifecycle(proc: Process, svc: Service) -> Any:
     return reason
 
 
-async def attempt(proc: Process, fn: Callable[..., Any], args: tuple[Any, ...], is_async: bool) -> tuple[Any, BaseException | None]:
+async def attempt(
+    proc: Process, fn: Callable[..., Any], args: tuple[Any, ...], is_async: bool
+) -> tuple[Any, BaseException | None]:
     """Run one callback of ``proc``: ``(result, None)``, or ``(None, error)`` with the crash reported.
 
     Cancellation passes through untouched: it belongs to whoever cancelled.

@@ -97,8 +97,13 @@ def _format(exc: BaseException) -> str:
 
 
 def _node(
-    node_id: Hashable, kind: str, proc: Process | None, status: str, restarts: int,
-    exc: BaseException | None, now: float,
+    node_id: Hashable,
+    kind: str,
+    proc: Process | None,
+    status: str,
+    restarts: int,
+    exc: BaseException | None,
+    now: float,
 ) -> NodeSnapshot:
     error, tb = (None, None) if exc is None else (describe_reason(exc), _format(exc))
     if proc is None:
@@ -111,10 +116,25 @@ def _node(
     if sup is not None and hasattr(sup, "_children"):  # a supervisor past the start of its init
         sup._expire_restarts(now)
         used = len(sup._restart_times)
-        supervision = Supervision(sup.strategy, sup.max_restarts, sup.max_seconds, used, max(0, sup.max_restarts - used))
+        supervision = Supervision(
+            sup.strategy, sup.max_restarts, sup.max_seconds, used, max(0, sup.max_restarts - used)
+        )
         children = tuple(_child(record, now) for record in sup._children)
-    return NodeSnapshot(node_id, proc.pid, proc.kind, status, restarts, mailbox, proc.capacity, proc.handled,
-                        uptime, error, tb, supervision, children)
+    return NodeSnapshot(
+        node_id,
+        proc.pid,
+        proc.kind,
+        status,
+        restarts,
+        mailbox,
+        proc.capacity,
+        proc.handled,
+        uptime,
+        error,
+        tb,
+        supervision,
+        children,
+    )
 
 
 def _child(record: _Child, now: float) -> NodeSnapshot:

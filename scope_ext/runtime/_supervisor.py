@@ -62,15 +62,24 @@ class ChildSpec:
     def __post_init__(self) -> None:
         hash(self.id)
         if not (check_service_class(self.start) or callable(self.start)):
-            raise TypeError(f"child {self.id!r}: start must be a Service subclass or an async function, not {self.start!r}")
+            raise TypeError(
+                f"child {self.id!r}: start must be a Service subclass or an async function, not {self.start!r}"
+            )
         if not isinstance(self.args, tuple):
             raise TypeError(f"child {self.id!r}: args must be a tuple, not {type(self.args).__name__}")
         if self.restart not in ("permanent", "transient", "temporary"):
-            raise ValueError(f"child {self.id!r}: restart must be permanent, transient or temporary, not {self.restart!r}")
+            raise ValueError(
+                f"child {self.id!r}: restart must be permanent, transient or temporary, not {self.restart!r}"
+            )
         shutdown = self.shutdown
-        if not (shutdown is None or shutdown in ("brutal_kill", "infinity") or (
-                isinstance(shutdown, (int, float)) and not isinstance(shutdown, bool) and shutdown >= 0)):
-            raise ValueError(f"child {self.id!r}: shutdown must be seconds >= 0, 'brutal_kill' or 'infinity', not {shutdown!r}")
+        if not (
+            shutdown is None
+            or shutdown in ("brutal_kill", "infinity")
+            or (isinstance(shutdown, (int, float)) and not isinstance(shutdown, bool) and shutdown >= 0)
+        ):
+            raise ValueError(
+                f"child {self.id!r}: shutdown must be seconds >= 0, 'brutal_kill' or 'infinity', not {shutdown!r}"
+            )
         if self.type is not None and self.type not in ("worker", "supervisor"):
             raise ValueError(f"child {self.id!r}: type must be worker or supervisor, not {self.type!r}")
         kind = self.type or (self.start.kind if check_service_class(self.start) else "task")  # type: ignore[union-attr]
@@ -284,7 +293,11 @@ class Supervisor(Service):
 
         Returns the child's next incarnation when the carrier may host it, else None.
         """
-        if child.proc is not proc or child.status == "stopping" or (child.status == "starting" and proc.started_at is None):
+        if (
+            child.proc is not proc
+            or child.status == "stopping"
+            or (child.status == "starting" and proc.started_at is None)
+        ):
             return None  # an ordered stop or a failed start: whoever stops or starts it handles it
         child.proc = None
         child.last_reason = reason
@@ -478,7 +491,6 @@ def intensity_window(sup: Supervisor) -> tuple[int, int]:
     """``(used, left)`` of the supervisor's restart budget right now."""
     used = sup.restarts_used()
     return used, max(0, sup.max_restarts - used)
-
 
 
 def supervised(root: Process | None) -> list[tuple[tuple[str, ...], Process, Hashable]]:

@@ -51,8 +51,13 @@ class MapStream:
     """Async iterator of :class:`MapResult`; see :func:`task_map`."""
 
     def __init__(
-        self, sup: Process, fn: Callable[[Any], Awaitable[Any]], items: Iterable[Any],
-        max_concurrency: int, timeout: float | None, ordered: bool,
+        self,
+        sup: Process,
+        fn: Callable[[Any], Awaitable[Any]],
+        items: Iterable[Any],
+        max_concurrency: int,
+        timeout: float | None,
+        ordered: bool,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, not {max_concurrency}")
@@ -110,7 +115,9 @@ class MapStream:
             if entry is None:
                 self._items = None
                 break
-            proc = Process(self._sup.runtime, self._sup.namespace, f"map[{entry[0]}]", "task", self._fn, (entry[1],), self._run)
+            proc = Process(
+                self._sup.runtime, self._sup.namespace, f"map[{entry[0]}]", "task", self._fn, (entry[1],), self._run
+            )
             proc.supervisor_link = self._finished
             if self._timeout is not None:
                 proc._scope.deadline = trio.current_time() + self._timeout
@@ -160,8 +167,13 @@ class MapStream:
 
 
 def task_map(
-    sup: Target, fn: Callable[[Any], Awaitable[Any]], items: Iterable[Any], *,
-    max_concurrency: int = 4, timeout: float | None = None, ordered: bool = True,
+    sup: Target,
+    fn: Callable[[Any], Awaitable[Any]],
+    items: Iterable[Any],
+    *,
+    max_concurrency: int = 4,
+    timeout: float | None = None,
+    ordered: bool = True,
 ) -> MapStream:
     """Run ``fn(item)`` for each item under the task supervisor ``sup``; iterate the results.
 
