@@ -16,6 +16,7 @@ is where they run.
 from __future__ import annotations
 
 import ast
+from typing import cast
 
 from ._records import CallFact, ClassFact, Extracted, FunctionFact, ImportFact, first_line
 
@@ -170,16 +171,9 @@ def extract(tree: ast.Module) -> Extracted:
             for alias in node.names:  # type: ignore[attr-defined]
                 imports.append(ImportFact(alias.name, None, alias.asname, 0, node.lineno))  # type: ignore[attr-defined]
         elif kind is ast.ImportFrom:
-            for alias in node.names:  # type: ignore[attr-defined]
-                imports.append(
-                    ImportFact(
-                        node.module or "",
-                        alias.name,
-                        alias.asname,
-                        node.level,  # type: ignore[attr-defined]
-                        node.lineno,
-                    )
-                )  # type: ignore[attr-defined]
+            found = cast(ast.ImportFrom, node)
+            for alias in found.names:
+                imports.append(ImportFact(found.module or "", alias.name, alias.asname, found.level, found.lineno))
         else:
             if kind is ast.Call:
                 calls.append(CallFact(caller, text(node.func), node.lineno))  # type: ignore[attr-defined]

@@ -187,11 +187,11 @@ class ParserService(Service):
                     raise CodeError(f"a parser worker failed: {result.error!r}") from result.error
                 indexed: list[IndexedFile] = result.value
                 await call(repo, _Write([(fa, stats[fa.path][1]) for fa in indexed]), None)
-                failed = [fa for fa in indexed if fa.error is not None]
-                for fa in failed:
+                failed = [(fa.path, fa.error) for fa in indexed if fa.error is not None]
+                for path, error in failed:
                     layer.foundation.report(
-                        "scope.code.file.failed", {"path": fa.path, "line": fa.error.line, "message": fa.error.message}
-                    )  # type: ignore[union-attr]
+                        "scope.code.file.failed", {"path": path, "line": error.line, "message": error.message}
+                    )
                 run.errors += len(failed)
                 run.files_done += len(indexed)
                 run.bytes_done += sum(fa.size for fa in indexed)
