@@ -50,6 +50,8 @@ def compare_with_radon(paths: list[str]) -> tuple[int, list[str]]:
     return compared, mismatches
 
 
+# The whole standard library on 2 processes: about a minute idle, 2-3 on a loaded 2-core machine.
+@pytest.mark.timeout(900)
 def test_complexity_equals_radon_on_the_whole_standard_library():
     files = stdlib_files()
     assert len(files) > 1000
@@ -86,6 +88,8 @@ def compare_with_cpython(paths: list[str]) -> tuple[int, int, list[str]]:
     return compared, handed_over, differences
 
 
+# The whole standard library on 2 processes: about a minute idle, 2-3 on a loaded 2-core machine.
+@pytest.mark.timeout(900)
 def test_tree_sitter_facts_equal_cpython_facts_on_the_whole_standard_library():
     files = stdlib_files()
     with ProcessPoolExecutor(2) as pool:

@@ -24,7 +24,7 @@ export const SNAPSHOT_RANK = -20;
 /** Where a snapshot renderer finds the renderer factory of live widgets (if any). */
 export type LiveFactoryLookup = () => IRenderMime.IRendererFactory | undefined;
 
-type SnapshotElement = HTMLElement & { scopeSnapshot?: () => Record<string, unknown> };
+type SnapshotElement = HTMLElement & { scopeSnapshot?: () => Record<string, unknown> | null };
 
 /** Every renderer now showing a live view: what a save refreshes. */
 const liveRenderers = new Set<SnapshotRenderer>();
@@ -82,10 +82,19 @@ export class SnapshotRenderer extends Panel implements IRenderMime.IRenderer {
     if (!views.length) {
       return false;
     }
+    // A view that has received nothing yet (a dashboard tab never shown, or saved before its first
+    // batch) keeps the snapshot the kernel wrote when it was displayed.
     const saved = this._model.data[SNAPSHOT_MIME] as ReadonlyPartialJSONObject | undefined;
-    const fresh = (
-      saved?.kind === 'dashboard' ? { ...saved, at: Date.now() / 1000, views } : views[0]
-    ) as ReadonlyPartialJSONObject;
+    let fresh: ReadonlyPartialJSONObject;
+    if (saved?.kind === 'dashboard') {
+      const before = (saved.views ?? []) as unknown as (Record<string, unknown> | null)[];
+      const merged = views.map((view, i) => view ?? before[i] ?? null);
+      fresh = { ...saved, at: Date.now() / 1000, views: merged } as unknown as ReadonlyPartialJSONObject;
+    } else if (views[0]) {
+      fresh = views[0] as ReadonlyPartialJSONObject;
+    } else {
+      return false;
+    }
     const html = snapshotHTML(fresh); // for viewers without this extension
     this._model.setData({ data: { ...this._model.data, [SNAPSHOT_MIME]: fresh, 'text/html': html } });
     return true;

@@ -1,7 +1,7 @@
 /**
  * What the Scope sidebar knows about one kernel, and how the kernel's messages change it.
  *
- * The kernel's end is `scope_ext/_sidebar.py`: when the comm opens it sends everything
+ * The kernel's end is `scope_ext/notebook/_sidebar.py`: when the comm opens it sends everything
  * (`{t: "state", reset: true, ...}`), then only what changed, at most twice a second.
  */
 

@@ -22,8 +22,9 @@ function mimeModel(data: Record<string, unknown>, trusted = true): IRenderMime.I
 
 const options = { mimeType: SNAPSHOT_MIME } as unknown as IRenderMime.IRendererOptions;
 
-/** A stand-in for ipywidgets' renderer: `found` says whether the model exists in the page. */
-function widgetFactory(found: boolean, liveSnapshot?: () => unknown): IRenderMime.IRendererFactory {
+/** A stand-in for ipywidgets' renderer: `found` says whether the model exists in the page; one
+ * live view per snapshot function (a dashboard has several). */
+function widgetFactory(found: boolean, ...liveSnapshots: (() => unknown)[]): IRenderMime.IRendererFactory {
   return {
     safe: false, mimeTypes: [WIDGET_VIEW_MIME],
     createRenderer: () => {
@@ -33,10 +34,12 @@ function widgetFactory(found: boolean, liveSnapshot?: () => unknown): IRenderMim
           renderer.node.textContent = 'Error displaying widget: model not found';
           return;
         }
-        const view = new Widget();
-        view.node.dataset.scopeKind = 'tree';
-        (view.node as any).scopeSnapshot = liveSnapshot;
-        renderer.addWidget(view);
+        for (const liveSnapshot of liveSnapshots.length ? liveSnapshots : [undefined]) {
+          const view = new Widget();
+          view.node.dataset.scopeKind = 'tree';
+          (view.node as any).scopeSnapshot = liveSnapshot;
+          renderer.addWidget(view);
+        }
       };
       return renderer;
     }
@@ -88,6 +91,7 @@ describe('renderSnapshot (views.js)', () => {
     widget.initialize({ model });
     const live = document.createElement('div');
     const dispose = widget.render({ model, el: live });
+    expect((live as any).scopeSnapshot()).toBeNull(); // nothing received yet: nothing to save
     listeners.forEach(listener => listener(treeSnapshot(7).batch));
     expect(model.send).toHaveBeenCalledWith({ t: 'hello', fresh: true });
     const saved = (live as any).scopeSnapshot();
@@ -143,6 +147,29 @@ describe('SnapshotRenderer', () => {
     expect(renderer.isLive).toBe(true);
     renderer.dispose();
     expect(storeLastStates(document.body)).toBe(0);
+  });
+
+  it('keeps the kernel’s snapshot of a view that has received nothing (a dashboard tab never shown)', async () => {
+    const shown = treeSnapshot(9);
+    const dashboard = (views: unknown[]) => ({ v: 1, kind: 'dashboard', at: 1, views });
+    const renderer = new SnapshotRenderer(options, () => widgetFactory(true, () => shown, () => null));
+    Widget.attach(renderer, document.body);
+    const model = mimeModel({
+      [SNAPSHOT_MIME]: dashboard([treeSnapshot(1), treeSnapshot(2)]), [WIDGET_VIEW_MIME]: { model_id: 'm2' }
+    });
+    await renderer.renderModel(model);
+    expect(storeLastStates(document.body)).toBe(1);
+    const saved = model.data[SNAPSHOT_MIME] as any;
+    expect(saved.views).toEqual([shown, treeSnapshot(2)]); // the fresh tree, the kernel's second view
+    renderer.dispose();
+
+    const single = new SnapshotRenderer(options, () => widgetFactory(true, () => null));
+    Widget.attach(single, document.body);
+    const one = mimeModel({ [SNAPSHOT_MIME]: treeSnapshot(3), [WIDGET_VIEW_MIME]: { model_id: 'm3' } });
+    await single.renderModel(one);
+    expect(storeLastStates(document.body)).toBe(0); // nothing newer than what the kernel wrote
+    expect(one.data[SNAPSHOT_MIME]).toEqual(treeSnapshot(3));
+    single.dispose();
   });
 
   it('keeps the snapshot when the live model is gone (a reopened notebook)', async () => {

@@ -71,11 +71,13 @@ function makeEntry(kind, live) {
 function connect(model, el, entry, onMessage) {
   if (!entry.live) return () => {};
   el.dataset.scopeKind = entry.kind;
-  el.scopeSnapshot = () => ({
+  // null until the kernel's first batch arrived (a view in a hidden tab gets none): the page then
+  // knows less than the snapshot the kernel wrote when the view was displayed, which saving keeps.
+  el.scopeSnapshot = () => (entry.received ? {
     v: SNAPSHOT_VERSION, kind: entry.kind, at: Date.now() / 1000,
     traits: Object.fromEntries(TRAITS.map((name) => [name, model.get(name)]).filter(([, v]) => v != null)),
     batch: STORES[entry.kind].save(entry.state),
-  });
+  } : null);
   entry.listeners.add(onMessage);
   const observer = new IntersectionObserver((entries) => {
     model.send({ t: "visible", value: entries.some((e) => e.isIntersecting) });
