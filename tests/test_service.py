@@ -141,7 +141,7 @@ def test_full_mailbox_wait_policy_waits_then_times_out(in_runtime):
             await sx.cast(proc, i)
             await trio.sleep(0)
         assert len(proc.mailbox) == proc.capacity == 4
-        proc.send_timeout = 0.1  # the class default is 5 s
+        proc.mailbox.send_timeout = 0.1  # the class default is 5 s
         start = trio.current_time()
         with pytest.raises(sx.MailboxFull, match="stayed full"):
             await sx.cast(proc, "more")

@@ -25,7 +25,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..runtime._exceptions import MailboxFull, ScopeError
-from ..runtime._process import INFO, Process, Refused
+from ..runtime._mailbox import INFO
+from ..runtime._process import Process, Refused
 from ..runtime._service import Service, call
 
 if TYPE_CHECKING:

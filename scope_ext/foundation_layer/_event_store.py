@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import trio
 
 from ..runtime._exceptions import MailboxFull, ScopeError
-from ..runtime._process import INFO, Refused
+from ..runtime._mailbox import INFO
+from ..runtime._process import Refused
 from ..runtime._service import Service, call
 from ._config import ConfigChanged
 from ._event_db import EventDB

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from ._registry import current_runtime as current_runtime
     from ._registry import reset_namespace as reset_namespace
     from ._registry import use_namespace as use_namespace
-    from ._render import render_snapshot as render_snapshot
     from ._runtime import CrashReport as CrashReport
     from ._runtime import Runtime as Runtime
     from ._runtime import StartHook as StartHook
@@ -59,9 +58,11 @@ if TYPE_CHECKING:
     from ._snapshot import NodeSnapshot as NodeSnapshot
     from ._snapshot import RuntimeSnapshot as RuntimeSnapshot
     from ._snapshot import Supervision as Supervision
+    from ._snapshot import render_snapshot as render_snapshot
     from ._supervisor import ChildCounts as ChildCounts
     from ._supervisor import ChildInfo as ChildInfo
     from ._supervisor import ChildSpec as ChildSpec
+    from ._supervisor import ChildStatus as ChildStatus
     from ._supervisor import DynamicSupervisor as DynamicSupervisor
     from ._supervisor import Supervisor as Supervisor
     from ._supervisor import count_children as count_children

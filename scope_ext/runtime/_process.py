@@ -1,4 +1,4 @@
-"""Processes: the identity, mailbox, exit bookkeeping and monitors of everything the runtime runs.
+"""Processes: the identity, status, exit bookkeeping and monitors of everything the runtime runs.
 
 A :class:`Process` is what a pid is in Erlang: one incarnation of a service or a task. It is
 created ``starting``, becomes ``running`` once its ``init`` returned, and ends ``stopped`` with an
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -22,6 +21,7 @@ from outcome import Error, Value
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
 from ._exceptions import CallTimeout, MailboxFull, NotRunning, ServiceExited, StartError
+from ._mailbox import CALL, INFO, Mailbox, MailboxPolicy
 
 if TYPE_CHECKING:
     from ._namespace import Namespace
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 Status = Literal["starting", "running", "restarting", "stopping", "stopped"]
 Kind = Literal["worker", "supervisor", "task"]
-MailboxPolicy = Literal["wait", "refuse"]
 
 # Exit reasons. A crash's reason is the exception itself.
 NORMAL = "normal"
@@ -58,11 +57,6 @@ def describe_reason(reason: object) -> str:
         return f"shutdown ({reason.detail})"
     return str(reason)
 
-
-# Mailbox entry kinds.
-CALL = 0
-CAST = 1
-INFO = 2
 
 _pids = itertools.count(1)
 _current_process: ContextVar[Process | None] = ContextVar("scope_ext.current_process", default=None)
@@ -117,7 +111,7 @@ class Monitor:
         self.down = Down(self, self.target, reason)
         receiver = self.receiver
         if receiver is not None and receiver.status != "stopped" and receiver.mailbox is not None:
-            receiver._deliver(INFO, self.down, None)
+            receiver.mailbox.deliver(INFO, self.down, None)
         if self._event is not None:
             self._event.set()
 
@@ -192,9 +186,6 @@ class Process:
         "exit_reason",
         "last_exception",
         "mailbox",
-        "capacity",
-        "policy",
-        "send_timeout",
         "service",
         "supervisor_link",
         "nursery",
@@ -204,8 +195,6 @@ class Process:
         "_scope",
         "_names",
         "_monitors",
-        "_waiter",
-        "_space",
         "_stop_reason",
         "_deferred",
         "_current",
@@ -239,10 +228,8 @@ class Process:
         self.handled = 0
         self.exit_reason: Any = None
         self.last_exception: BaseException | None = None
-        self.mailbox: deque[tuple[int, Any, Caller | None]] | None = deque() if capacity is not None else None
-        self.capacity = capacity if capacity is not None else 0
-        self.policy: MailboxPolicy = policy
-        self.send_timeout = send_timeout
+        #: Services and supervisors have one; tasks have none.
+        self.mailbox: Mailbox | None = None if capacity is None else Mailbox(capacity, policy, send_timeout)
         self.service: Any = None
         #: Called by the carrier when this process exits, with whether the carrier could host a
         #: restart; set by the owning supervisor. It returns the next incarnation to run, or None.
@@ -254,8 +241,6 @@ class Process:
         self._scope = trio.CancelScope()
         self._names: list[tuple[Registry, Any]] | None = None
         self._monitors: list[Monitor] | None = None
-        self._waiter: Task | None = None
-        self._space: trio.lowlevel.ParkingLot | None = None
         self._stop_reason: Any = None
         self._deferred: set[Caller] | None = None
         self._current: Caller | None = None
@@ -270,15 +255,16 @@ class Process:
 
     # ----- messages -------------------------------------------------------------------------
 
-    def _deliver(self, kind: int, message: Any, caller: Caller | None) -> None:
-        """Append to the mailbox and wake the server; capacity is the sender's business."""
-        self.mailbox.append((kind, message, caller))  # type: ignore[union-attr]
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            reschedule(waiter)
+    @property
+    def capacity(self) -> int:
+        """How many messages the mailbox holds (0 for a task, which has none)."""
+        return 0 if self.mailbox is None else self.mailbox.capacity
 
-    def _check_accepts(self) -> deque[tuple[int, Any, Caller | None]]:
+    def _deliver(self, kind: int, message: Any, caller: Caller | None) -> None:
+        """Deliver to a process that has a mailbox, whatever its fill (timers, supervisors' own restarts)."""
+        self.mailbox.deliver(kind, message, caller)  # type: ignore[union-attr]
+
+    def _check_accepts(self) -> Mailbox:
         mailbox = self.mailbox
         if self.status == "stopped":
             raise NotRunning(f"{self.label!r} (pid {self.pid}) is not running: {describe_reason(self.exit_reason)}")
@@ -289,25 +275,22 @@ class Process:
     async def _put(self, kind: int, message: Any, caller: Caller | None, wait: float) -> None:
         """Deliver honouring capacity: refuse or wait up to ``wait`` seconds per the policy."""
         mailbox = self._check_accepts()
-        if len(mailbox) >= self.capacity:
-            if self.policy == "refuse":
-                raise MailboxFull(f"mailbox of {self.label!r} is full ({self.capacity} messages)")
+        if len(mailbox) >= mailbox.capacity:
+            if mailbox.policy == "refuse":
+                raise MailboxFull(f"mailbox of {self.label!r} is full ({mailbox.capacity} messages)")
             with trio.move_on_after(wait):
-                while len(mailbox) >= self.capacity and self.status != "stopped":
-                    if self._space is None:
-                        self._space = trio.lowlevel.ParkingLot()
-                    await self._space.park()
+                await mailbox.wait_for_room(lambda: self.status != "stopped")
             self._check_accepts()
-            if len(mailbox) >= self.capacity:
-                raise MailboxFull(f"mailbox of {self.label!r} stayed full ({self.capacity} messages) for {wait} s")
-        self._deliver(kind, message, caller)
+            if len(mailbox) >= mailbox.capacity:
+                raise MailboxFull(f"mailbox of {self.label!r} stayed full ({mailbox.capacity} messages) for {wait} s")
+        mailbox.deliver(kind, message, caller)
 
     def put_nowait(self, kind: int, message: Any) -> None:
         """Deliver a cast or info at once, or raise ``MailboxFull`` / ``NotRunning``."""
         mailbox = self._check_accepts()
-        if len(mailbox) >= self.capacity:
-            raise MailboxFull(f"mailbox of {self.label!r} is full ({self.capacity} messages)")
-        self._deliver(kind, message, None)
+        if len(mailbox) >= mailbox.capacity:
+            raise MailboxFull(f"mailbox of {self.label!r} is full ({mailbox.capacity} messages)")
+        mailbox.deliver(kind, message, None)
 
     async def call(self, request: Any, timeout: float | None) -> Any:
         """Send ``request`` and wait for the reply; see :func:`scope_ext.call`."""
@@ -319,20 +302,17 @@ class Process:
             timeout = None
         caller = Caller(self, current_task(), timeout)
         mailbox = self.mailbox
-        if mailbox is not None and len(mailbox) < self.capacity and self.status != "stopped":
-            self._deliver(CALL, request, caller)
+        if mailbox is not None and len(mailbox) < mailbox.capacity and self.status != "stopped":
+            mailbox.deliver(CALL, request, caller)
         else:
-            await self._put(CALL, request, caller, self.send_timeout if timeout is None else timeout)
+            wait = timeout if timeout is not None else mailbox.send_timeout if mailbox is not None else 0.0
+            await self._put(CALL, request, caller, wait)
         if timeout is not None:
             caller._bucket = self.runtime._deadlines.add(caller, timeout)
         reply = await wait_task_rescheduled(caller._abort)
         if type(reply) is Refused:
             raise reply.error
         return reply
-
-    def _abort_wait(self, _raise_cancel: object) -> Abort:
-        self._waiter = None
-        return Abort.SUCCEEDED
 
     # ----- lifecycle ------------------------------------------------------------------------
 
@@ -352,10 +332,7 @@ class Process:
         if self.mailbox is None:
             self._scope.cancel()
             return
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            reschedule(waiter)
+        self.mailbox.wake_server()
 
     def kill(self) -> None:
         """Cancel the process's task at once (brutal kill): no ``terminate``, reason ``killed``."""
@@ -437,8 +414,8 @@ class Process:
             for scope in self._helpers:
                 scope.cancel()
         self._fail_pending(reason)
-        if self._space is not None:
-            self._space.unpark_all()
+        if self.mailbox is not None:
+            self.mailbox.release_senders()
         monitors, self._monitors = self._monitors, None
         if monitors:
             for mon in monitors:

@@ -13,7 +13,8 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ._exceptions import AlreadyRegistered, MailboxFull, NotRunning, RuntimeNotRunning
-from ._process import INFO, Process, current_process
+from ._mailbox import INFO
+from ._process import Process, current_process
 
 if TYPE_CHECKING:
     from ._namespace import Namespace

@@ -13,17 +13,13 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, ClassVar, NamedTuple
 
 import trio
-from trio.lowlevel import current_task, wait_task_rescheduled
 
 from ._exceptions import NotRunning
+from ._mailbox import CALL, CAST, INFO, MailboxPolicy
 from ._process import (
-    CALL,
-    CAST,
-    INFO,
     NORMAL,
     Caller,
     Kind,
-    MailboxPolicy,
     Monitor,
     Process,
     current_process,
@@ -197,19 +193,17 @@ async def _serve(proc: Process, svc: Service, flags: _Dispatch) -> Any:
     assert mailbox is not None
     handle_call, handle_cast, handle_info = svc.handle_call, svc.handle_cast, svc.handle_info
     call_async, cast_async, info_async = flags.call, flags.cast, flags.info
-    abort = proc._abort_wait
     budget = _FAIRNESS
     while True:
         if proc._stop_reason is not None:
             return proc._stop_reason
         if not mailbox:
-            proc._waiter = current_task()
-            await wait_task_rescheduled(abort)
+            await mailbox.wait_for_message()
             budget = _FAIRNESS
             continue
         kind, message, caller = mailbox.popleft()
-        if proc._space:
-            proc._space.unpark()
+        if mailbox.senders:
+            mailbox.senders.unpark()
         proc.handled += 1
         if kind == CALL:
             proc._current = caller
@@ -283,10 +277,10 @@ async def send(target: Target, message: Any) -> None:
 
 async def _post(proc: Process, kind: int, message: Any) -> None:
     mailbox = proc.mailbox
-    if mailbox is not None and len(mailbox) < proc.capacity and proc.status != "stopped":
-        proc._deliver(kind, message, None)
+    if mailbox is not None and len(mailbox) < mailbox.capacity and proc.status != "stopped":
+        mailbox.deliver(kind, message, None)
     else:
-        await proc._put(kind, message, None, proc.send_timeout)
+        await proc._put(kind, message, None, mailbox.send_timeout if mailbox is not None else 0.0)
 
 
 def cast_nowait(target: Target, message: Any) -> None:

@@ -25,7 +25,8 @@ from typing import Any, Literal, NamedTuple
 import trio
 
 from ._exceptions import AlreadyRegistered, StartError, SupervisorError
-from ._process import INFO, Kind, Process, Refused, Shutdown, is_normal_exit, spawn
+from ._mailbox import INFO
+from ._process import Kind, Process, Refused, Shutdown, is_normal_exit, spawn
 from ._service import Service, Target, attempt, call, check_service_class, run_service
 
 Restart = Literal["permanent", "transient", "temporary"]
@@ -93,13 +94,16 @@ class ChildSpec:
         return "infinity" if self.kind == "supervisor" else 5.0
 
 
+ChildStatus = Literal["starting", "running", "restarting", "stopping", "stopped"]
+
+
 class ChildInfo(NamedTuple):
     """One line of :func:`which_children`."""
 
     id: Hashable
     process: Process | None
     type: Kind
-    status: str
+    status: ChildStatus
 
 
 class ChildCounts(NamedTuple):
@@ -111,6 +115,16 @@ class ChildCounts(NamedTuple):
     workers: int
 
 
+#: A child's life cycle: the statuses each status may move to (staying put is always allowed).
+_MOVES: dict[ChildStatus, frozenset[ChildStatus]] = {
+    "stopped": frozenset({"starting", "restarting"}),  # restarting: queued behind a failed group restart
+    "starting": frozenset({"running", "stopping", "stopped", "restarting"}),  # restarting: it exited once up
+    "running": frozenset({"stopping", "stopped", "restarting"}),
+    "restarting": frozenset({"starting", "running", "stopping", "stopped"}),  # running: restarted in place
+    "stopping": frozenset({"stopped"}),
+}
+
+
 class _Child:
     """A supervisor's record of one child, across its restarts."""
 
@@ -119,10 +133,15 @@ class _Child:
     def __init__(self, spec: ChildSpec) -> None:
         self.spec = spec
         self.proc: Process | None = None
-        self.status = "stopped"
+        self.status: ChildStatus = "stopped"
         self.restarts = 0
         self.last_exception: BaseException | None = None
         self.last_reason: Any = None
+
+    def become(self, status: ChildStatus) -> None:
+        """Move to ``status``: the one place a child's status changes."""
+        assert status == self.status or status in _MOVES[self.status], f"{self.spec.id!r}: {self.status} -> {status}"
+        self.status = status
 
 
 class _Restart(NamedTuple):
@@ -233,29 +252,29 @@ class Supervisor(Service):
         return proc
 
     async def _start(self, child: _Child) -> Process:
-        child.status = "starting"
+        child.become("starting")
         try:
             proc = self._new_process(child)
             await spawn(self.nursery, proc)
         except StartError as exc:
             child.proc = None
-            child.status = "stopped"
+            child.become("stopped")
             child.last_reason = exc.__cause__ or exc
             if isinstance(child.last_reason, BaseException):
                 child.last_exception = child.last_reason
             raise
         if child.proc is proc and child.status == "starting":  # it may already have exited again
-            child.status = "running"
+            child.become("running")
         return proc
 
     async def _stop(self, child: _Child) -> None:
         """Stop one child within its shutdown time; temporary children are then forgotten."""
         proc = child.proc
         if proc is not None:
-            child.status = "stopping"
+            child.become("stopping")
             await proc.shutdown(child.spec.shutdown_time)
             child.proc = None
-        child.status = "stopped"
+        child.become("stopped")
         self._forget_if_done(child)
 
     def _forget_if_done(self, child: _Child) -> None:
@@ -305,14 +324,14 @@ class Supervisor(Service):
             child.last_exception = reason
         me = self.process
         if me.status == "stopped" or me._stop_reason is not None:  # going down: no restarts
-            child.status = "stopped"
+            child.become("stopped")
             return None
         if not self._wants_restart(child, reason):
-            child.status = "stopped"
+            child.become("stopped")
             self._forget_if_done(child)
             return None
-        child.status = "restarting"
-        idle = me._waiter is not None and not me.mailbox
+        child.become("restarting")
+        idle = me.mailbox is not None and me.mailbox.server is not None and not me.mailbox
         if carrier_free and idle and self.strategy == "one_for_one" and proc.kind == "worker":
             if self._count_restart():
                 me.request_stop(REACHED_MAX_INTENSITY)
@@ -323,7 +342,7 @@ class Supervisor(Service):
                 me._deliver(INFO, _Restart(child), None)
                 return None
             child.restarts += 1
-            child.status = "running"
+            child.become("running")
             return following
         me._deliver(INFO, _Restart(child), None)
         return None
@@ -349,7 +368,7 @@ class Supervisor(Service):
                 # OTP's try_again: mark the rest as waiting and retry through the mailbox, which
                 # counts against the intensity again.
                 for waiting in group[position:]:
-                    waiting.status = "restarting"
+                    waiting.become("restarting")
                 self.process._deliver(INFO, _Restart(member), None)
                 return
 
