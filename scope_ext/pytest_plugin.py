@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .foundation_layer._foundation import Foundation, cleanup, start_isolated_services
-from .foundation_layer._start import RuntimeThread
+from .foundation_layer._foundation import Foundation
+from .foundation_layer._start import RuntimeThread, cleanup, start_isolated_services
 from .runtime._namespace import Namespace
 from .runtime._registry import current_runtime, reset_namespace, use_namespace
 

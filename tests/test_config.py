@@ -150,7 +150,7 @@ def test_updates_are_validated_atomic_and_serialized():
 def test_subscribers_get_path_old_new_and_dead_ones_are_dropped():
     async def main(rt, f):
         seen = []
-        others = set(f._config_subscribers)  # the event store subscribes to events.*
+        others = set(f.config_store.subscribers)  # the event store subscribes to events.*
         watcher = await rt.production.start(Echo, name="watcher")
         f.config.subscribe(watcher, "app")
         unsubscribe = f.config.subscribe(seen.append)
@@ -163,11 +163,11 @@ def test_subscribers_get_path_old_new_and_dead_ones_are_dropped():
         ]
         infos = (await sx.call(watcher, "state"))["infos"]
         assert infos == [sx.ConfigChanged(("app", "name"), "demo", "n1")]  # prefix "app" only
-        assert set(f._config_subscribers) - others == {watcher, seen.append}
+        assert set(f.config_store.subscribers) - others == {watcher, seen.append}
         await sx.terminate_child(rt.production.root, "watcher")
         unsubscribe()
         await f.config.update("app.name", "n2")
-        assert set(f._config_subscribers) == others and len(seen) == 2
+        assert set(f.config_store.subscribers) == others and len(seen) == 2
 
     run_with({}, main)
 

@@ -101,7 +101,7 @@ def test_wait_policy_slows_producers_instead_of_growing():
         longest = 0
         for i in range(30_000):  # never yields while there is room: the outbox fills, then producers wait
             await f.events.store("flood", i)
-            longest = max(longest, f._outbox_count)
+            longest = max(longest, f.outbox.count)
         assert longest == 1000  # bounded by events.outbox_size
         assert (await f.events.stats()).dropped == 0
         assert [e.data for e in await f.events.query(types="flood")] == list(range(30_000))

@@ -23,16 +23,12 @@ if TYPE_CHECKING:
     from ._event_store import EventsClient as EventsClient
     from ._event_store import EventStats as EventStats
     from ._event_store import ShuttingDown as ShuttingDown
-    from ._foundation import FOUNDATION_SETTINGS as FOUNDATION_SETTINGS
     from ._foundation import Foundation as Foundation
-    from ._foundation import cleanup as cleanup
     from ._foundation import find_foundation as find_foundation
     from ._foundation import foundation as foundation
-    from ._foundation import start_foundation as start_foundation
-    from ._foundation import start_isolated_services as start_isolated_services
-    from ._health import HealthReport as HealthReport
     from ._rate_limiter import RateLimited as RateLimited
     from ._rate_limiter import RateLimiter as RateLimiter
+    from ._service_registry import HealthReport as HealthReport
     from ._service_registry import ServiceHealth as ServiceHealth
     from ._service_registry import ServiceNotFound as ServiceNotFound
     from ._service_registry import count_services as count_services
@@ -40,10 +36,14 @@ if TYPE_CHECKING:
     from ._service_registry import list_services as list_services
     from ._service_registry import lookup as lookup
     from ._service_registry import wait_for_service as wait_for_service
+    from ._start import FOUNDATION_SETTINGS as FOUNDATION_SETTINGS
     from ._start import RuntimeThread as RuntimeThread
+    from ._start import cleanup as cleanup
     from ._start import open_runtime as open_runtime
     from ._start import production_foundation as production_foundation
     from ._start import run as run
+    from ._start import start_foundation as start_foundation
+    from ._start import start_isolated_services as start_isolated_services
     from ._telemetry import Metric as Metric
     from ._telemetry import Summary as Summary
     from ._telemetry import Telemetry as Telemetry

@@ -30,7 +30,7 @@ from ..runtime._process import Process, Refused
 from ..runtime._service import Service, call
 
 if TYPE_CHECKING:
-    from ._foundation import Foundation
+    from ..runtime._namespace import Namespace
 
 log = logging.getLogger("scope_ext.config")
 
@@ -297,14 +297,29 @@ class _Extend(NamedTuple):
 Subscriber = Process | Callable[[ConfigChanged], Any]
 
 
-class ConfigServer(Service):
-    """Serializes updates and publishes snapshots; started by the Foundation with ``init(foundation)``."""
+class ConfigStore:
+    """What outlives a restart of a namespace's config server: the schema, the loaded values and
+    where they came from, the published snapshot and the subscribers."""
 
-    def init(self, foundation: Foundation) -> None:
-        self.foundation = foundation
-        current = foundation.config_snapshot
-        if current is None:  # first start; after a crash, continue from the last published snapshot
-            foundation.config_snapshot = ConfigSnapshot(1, foundation._loaded_config)
+    def __init__(
+        self, namespace: Namespace, schema: Schema, loaded: Mapping[ConfigPath, Any], sources: Sources
+    ) -> None:
+        self.namespace = namespace
+        self.schema = schema
+        #: Defaults, file and environment: what ``reset`` goes back to.
+        self.loaded = dict(loaded)
+        self.sources = sources
+        self.snapshot: ConfigSnapshot | None = None
+        self.subscribers: dict[Any, ConfigPath] = {}
+
+
+class ConfigServer(Service):
+    """Serializes updates and publishes snapshots; started by the Foundation with ``init(store)``."""
+
+    def init(self, store: ConfigStore) -> None:
+        self.store = store
+        if store.snapshot is None:  # first start; after a crash, continue from the last published snapshot
+            store.snapshot = ConfigSnapshot(1, store.loaded)
 
     def handle_call(self, request: Any, caller: Any) -> Any:
         if type(request) is _Update:
@@ -313,7 +328,7 @@ class ConfigServer(Service):
             except ConfigError as exc:
                 return Refused(exc)
         if type(request) is _Reset:
-            return self._replace(dict(self.foundation._loaded_config))
+            return self._replace(dict(self.store.loaded))
         if type(request) is _Extend:
             try:
                 return self._extend(request.settings)
@@ -322,19 +337,19 @@ class ConfigServer(Service):
         return super().handle_call(request, caller)
 
     def _extend(self, settings: tuple[Setting, ...]) -> ConfigSnapshot:
-        f = self.foundation
-        new = [s for s in settings if s.path not in f.schema.settings]
+        store = self.store
+        new = [s for s in settings if s.path not in store.schema.settings]
         if not new:
-            return f.config_snapshot  # type: ignore[return-value]
-        schema = f.schema.extended(new)  # ValueError: a clash with a known setting
-        loaded = load(Schema(new), f._config_sources)
-        f.schema = schema
-        f._loaded_config.update(loaded)
-        return self._replace({**f.config_snapshot.values, **loaded})  # type: ignore[union-attr]
+            return store.snapshot  # type: ignore[return-value]
+        schema = store.schema.extended(new)  # ValueError: a clash with a known setting
+        loaded = load(Schema(new), store.sources)
+        store.schema = schema
+        store.loaded.update(loaded)
+        return self._replace({**store.snapshot.values, **loaded})  # type: ignore[union-attr]
 
     def _apply(self, changes: tuple[tuple[ConfigPath, Any], ...]) -> ConfigSnapshot:
-        schema = self.foundation.schema
-        values = dict(self.foundation.config_snapshot.values)  # type: ignore[union-attr]
+        schema = self.store.schema
+        values = dict(self.store.snapshot.values)  # type: ignore[union-attr]
         for path, value in changes:  # validate everything before changing anything
             setting = schema.setting(path)
             if not setting.runtime:
@@ -343,17 +358,17 @@ class ConfigServer(Service):
         return self._replace(values)
 
     def _replace(self, values: dict[ConfigPath, Any]) -> ConfigSnapshot:
-        old = self.foundation.config_snapshot
+        old = self.store.snapshot
         assert old is not None
         snapshot = ConfigSnapshot(old.version + 1, values)
-        self.foundation.config_snapshot = snapshot
+        self.store.snapshot = snapshot
         changed = [ConfigChanged(p, old.values.get(p), v) for p, v in values.items() if old.values.get(p) != v]
         for change in changed:
             self._notify(change)
         return snapshot
 
     def _notify(self, change: ConfigChanged) -> None:
-        subscribers = self.foundation._config_subscribers
+        subscribers = self.store.subscribers
         for subscriber, prefix in list(subscribers.items()):
             if change.path[: len(prefix)] != prefix:
                 continue
@@ -372,13 +387,13 @@ class ConfigServer(Service):
 class ConfigClient:
     """The config API of one namespace (``foundation.config``)."""
 
-    def __init__(self, foundation: Foundation) -> None:
-        self._foundation = foundation
+    def __init__(self, store: ConfigStore) -> None:
+        self._store = store
 
     @property
     def snapshot(self) -> ConfigSnapshot:
         """The latest published snapshot."""
-        snapshot = self._foundation.config_snapshot
+        snapshot = self._store.snapshot
         if snapshot is None:
             raise ConfigError("the config server has not started yet")
         return snapshot
@@ -386,11 +401,11 @@ class ConfigClient:
     @property
     def schema(self) -> Schema:
         """The namespace's schema."""
-        return self._foundation.schema
+        return self._store.schema
 
     def get(self, path: str | Iterable[str], default: Any = _MISSING) -> Any:
         """A value (or frozen section) from the latest snapshot; never waits for the server."""
-        snapshot = self._foundation.config_snapshot
+        snapshot = self._store.snapshot
         if snapshot is None:
             raise ConfigError("the config server has not started yet")
         return snapshot.get(path, default)
@@ -402,17 +417,17 @@ class ConfigClient:
     async def update_many(self, changes: Mapping[Any, Any]) -> ConfigSnapshot:
         """Set several values atomically: all of them or, on any error, none."""
         request = _Update(tuple((as_path(p), v) for p, v in changes.items()))
-        return await call(self._foundation.namespace.via("config"), request)  # type: ignore[no-any-return]
+        return await call(self._store.namespace.via("config"), request)  # type: ignore[no-any-return]
 
     async def extend(self, settings: Iterable[Setting]) -> ConfigSnapshot:
         """Add a layer's settings section (those not known yet), with their values from the same
         defaults, file and environment as the rest; raises ConfigError on a clash."""
         request = _Extend(tuple(settings))
-        return await call(self._foundation.namespace.via("config"), request)  # type: ignore[no-any-return]
+        return await call(self._store.namespace.via("config"), request)  # type: ignore[no-any-return]
 
     async def reset(self) -> ConfigSnapshot:
         """Back to the loaded values (defaults, file, environment); for tests."""
-        return await call(self._foundation.namespace.via("config"), _Reset())  # type: ignore[no-any-return]
+        return await call(self._store.namespace.via("config"), _Reset())  # type: ignore[no-any-return]
 
     def subscribe(self, subscriber: Subscriber, prefix: str | Iterable[str] = ()) -> Callable[[], None]:
         """Tell ``subscriber`` (a process, as info, or a callable) of every change under ``prefix``.
@@ -420,7 +435,7 @@ class ConfigClient:
         Returns an unsubscribe function. A process that has exited, or a callback that raises, is
         dropped at the next notification.
         """
-        subscribers = self._foundation._config_subscribers
+        subscribers = self._store.subscribers
         subscribers[subscriber] = as_path(prefix) if prefix else ()
 
         def unsubscribe() -> None:

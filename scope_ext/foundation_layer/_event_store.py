@@ -1,6 +1,6 @@
 """The event store service and its client API.
 
-Producers append to the namespace's *outbox*, a bounded list on its Foundation handle, and the
+Producers append to the namespace's *outbox* (:class:`Outbox`, kept by its Foundation), and the
 store is told (one ``drain`` message at a time) to take everything there in one ingest. So events
 stored one by one cost about what a batch does, and order is kept across ``store`` and
 ``store_batch``. When the outbox is full, producers wait for the store (backpressure); with
@@ -25,12 +25,12 @@ from ..runtime._exceptions import MailboxFull, ScopeError
 from ..runtime._mailbox import INFO
 from ..runtime._process import Refused
 from ..runtime._service import Service, call
-from ._config import ConfigChanged
+from ._config import ConfigChanged, ConfigClient
 from ._event_db import EventDB
 from ._event_log import Event, EventLog, Item, Order, Row, check_items
 
 if TYPE_CHECKING:
-    from ._foundation import Foundation
+    from ..runtime._namespace import Namespace
 
 
 _FIELDS = frozenset(("type", "data", "correlation_id", "parent_id", "source"))
@@ -88,14 +88,34 @@ _DRAIN = "drain"
 _OVERFLOW = ("events", "overflow")
 
 
+class Outbox:
+    """Events on their way to a namespace's store, and the intake's counters: producers put events
+    here without a round trip, the store drains them; they wait here while the store restarts."""
+
+    def __init__(self, namespace: Namespace, config: ConfigClient, size: int) -> None:
+        self.namespace = namespace
+        self.config = config
+        self.size = size
+        self.chunks: list[tuple[float, Sequence[Item]]] = []
+        self.count = 0
+        self.space = trio.lowlevel.ParkingLot()
+        self.drain_requested = False
+        #: Seconds a producer waits for room in a full outbox before MailboxFull.
+        self.send_timeout = 5.0
+        self.dropped = 0
+        self.drops_reported = 0
+        #: False once the namespace shuts down: producers are refused with ShuttingDown.
+        self.accepting = True
+
+
 class EventStore(Service):
-    """Owns the event log of one namespace; started by the Foundation with ``init(foundation)``."""
+    """Owns the event log of one namespace; started by the Foundation with ``init(outbox)``."""
 
     mailbox_capacity = 10_000
 
-    async def init(self, foundation: Foundation) -> None:
-        self.foundation = foundation
-        config = foundation.config
+    async def init(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        config = outbox.config
         self.max_events: int = config.get("events.max_events")
         self.max_age: float | None = config.get("events.max_age")
         self.interval: float = config.get("events.commit_interval")
@@ -104,13 +124,13 @@ class EventStore(Service):
         self.write_lock = trio.Lock()
         path = config.get("events.path")
         if path is None:
-            self.log = EventLog(foundation.namespace.name)
+            self.log = EventLog(outbox.namespace.name)
         else:
             self.db = await trio.to_thread.run_sync(EventDB, path)
             next_id, restored = await trio.to_thread.run_sync(self._load, self.db)
-            self.log = EventLog(foundation.namespace.name, next_id=next_id)
+            self.log = EventLog(outbox.namespace.name, next_id=next_id)
             self.log.restore(restored)
-        foundation.config.subscribe(self.process, "events")
+        config.subscribe(self.process, "events")
         self._drain()  # what producers left while no store was running
         self.send_after(self.interval if self.db is not None else 1.0, _TICK)
 
@@ -120,12 +140,12 @@ class EventStore(Service):
         return db.last_id() + 1, db.load(self.max_events, since)
 
     def _drain(self) -> None:
-        f = self.foundation
-        f._drain_requested = False
-        chunks, f._outbox, f._outbox_count = f._outbox, [], 0
+        outbox = self.outbox
+        outbox.drain_requested = False
+        chunks, outbox.chunks, outbox.count = outbox.chunks, [], 0
         if chunks:
             self._ingest(chunks)
-        f._outbox_space.unpark_all()
+        outbox.space.unpark_all()
 
     def _ingest(self, chunks: list[tuple[float, Sequence[Item]]]) -> None:
         rows = self.log.ingest(chunks)
@@ -143,17 +163,15 @@ class EventStore(Service):
             await self._write()
             return len(self.log)
         if kind is _Stats:
-            f = self.foundation
             path = self.db.path if self.db is not None else None
-            return EventStats(
-                len(self.log), self.log.next_id, len(self.pending), f.events_dropped, f._outbox_count, path
-            )
+            outbox = self.outbox
+            return EventStats(len(self.log), self.log.next_id, len(self.pending), outbox.dropped, outbox.count, path)
         return Service.handle_call(self, request, caller)
 
     async def handle_info(self, message: Any) -> None:
         if message == _DRAIN:
             self._drain()
-            if len(self.pending) > 10 * self.foundation._outbox_size:
+            if len(self.pending) > 10 * self.outbox.size:
                 await self._write()  # the file writer fell behind: hold producers here rather than grow
         elif message == _TICK:
             await self._tick()
@@ -165,10 +183,10 @@ class EventStore(Service):
                 self.max_age = message.new
 
     async def _tick(self) -> None:
-        f = self.foundation
-        if f.events_dropped > f._drops_reported:
-            count = f.events_dropped - f._drops_reported
-            f._drops_reported = f.events_dropped
+        outbox = self.outbox
+        if outbox.dropped > outbox.drops_reported:
+            count = outbox.dropped - outbox.drops_reported
+            outbox.drops_reported = outbox.dropped
             self._ingest([(time.time(), [("scope.events.dropped", {"count": count}, None, None, "events")])])
         pruned_before = self.log.next_id - len(self.log)
         if self.log.prune(self.max_events, self.max_age, time.time()) and self.db is not None:
@@ -208,8 +226,8 @@ class EventStore(Service):
 class EventsClient:
     """The event API of one namespace (``foundation.events``)."""
 
-    def __init__(self, foundation: Foundation) -> None:
-        self._foundation = foundation
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
 
     async def store(
         self,
@@ -244,41 +262,43 @@ class EventsClient:
         items = [_item(type, data, correlation_id, parent_id, source)]
         if self._offer(items):
             return True
-        self._foundation.events_dropped += 1
+        self._outbox.dropped += 1
         return False
 
     def _offer(self, items: list[Item]) -> int:
         """Put what fits of ``items`` into the outbox and make sure the store will drain it."""
-        f = self._foundation
-        if not f.accepting:
-            raise ShuttingDown(f"namespace {f.namespace.name!r} is shutting down")
-        room = f._outbox_size - f._outbox_count
+        outbox = self._outbox
+        if not outbox.accepting:
+            raise ShuttingDown(f"namespace {outbox.namespace.name!r} is shutting down")
+        room = outbox.size - outbox.count
         taken = len(items) if len(items) <= room else max(room, 0)
         if taken:
-            f._outbox.append((time.time(), items if taken == len(items) else items[:taken]))
-            f._outbox_count += taken
-            if not f._drain_requested:
-                store = f.namespace.names.whereis("events")
+            outbox.chunks.append((time.time(), items if taken == len(items) else items[:taken]))
+            outbox.count += taken
+            if not outbox.drain_requested:
+                store = outbox.namespace.names.whereis("events")
                 if store is not None and store.mailbox is not None:
                     store._deliver(INFO, _DRAIN, None)
-                    f._drain_requested = True
+                    outbox.drain_requested = True
         return taken
 
     async def _put(self, items: list[Item]) -> None:
-        f = self._foundation
+        outbox = self._outbox
         taken = self._offer(items)
         if taken == len(items):
             return
-        deadline = trio.current_time() + f.send_timeout
+        deadline = trio.current_time() + outbox.send_timeout
         while taken < len(items):
-            running = f.namespace.names.whereis("events") is not None
-            if f.config.get(_OVERFLOW) == "drop" or not running:  # nobody drains a full outbox of a dead store
-                f.events_dropped += len(items) - taken
+            running = outbox.namespace.names.whereis("events") is not None
+            if outbox.config.get(_OVERFLOW) == "drop" or not running:  # nobody drains a full outbox of a dead store
+                outbox.dropped += len(items) - taken
                 return
             with trio.move_on_at(deadline):
-                await f._outbox_space.park()
+                await outbox.space.park()
             if trio.current_time() >= deadline:
-                raise MailboxFull(f"the event outbox of {f.namespace.name!r} stayed full for {f.send_timeout} s")
+                raise MailboxFull(
+                    f"the event outbox of {outbox.namespace.name!r} stayed full for {outbox.send_timeout} s"
+                )
             taken += self._offer(items[taken:])
 
     async def query(
@@ -316,12 +336,12 @@ class EventsClient:
         return await self._ask(_Chain(event_id), 5.0)
 
     async def _ask(self, request: _Query | _Chain, timeout: float | None) -> list[Event]:
-        return await call(self._foundation.namespace.via("events"), request, timeout)  # type: ignore[no-any-return]
+        return await call(self._outbox.namespace.via("events"), request, timeout)  # type: ignore[no-any-return]
 
     async def flush(self, timeout: float | None = 30.0) -> int:
         """Wait until everything sent so far is stored (and written, with a file); returns the count."""
-        return await call(self._foundation.namespace.via("events"), _Flush(), timeout)  # type: ignore[no-any-return]
+        return await call(self._outbox.namespace.via("events"), _Flush(), timeout)  # type: ignore[no-any-return]
 
     async def stats(self) -> EventStats:
         """Counts: stored, next id, pending writes, dropped, buffered, and the file path."""
-        return await call(self._foundation.namespace.via("events"), _Stats())  # type: ignore[no-any-return]
+        return await call(self._outbox.namespace.via("events"), _Stats())  # type: ignore[no-any-return]

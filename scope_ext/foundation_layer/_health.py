@@ -9,23 +9,15 @@ The overall level is ``critical`` if a Foundation service is missing or any serv
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ._periodic import PeriodicService
-from ._service_registry import ServiceHealth, health_check, list_services
+from ._service_registry import HealthReport, health_check, list_services
 
 if TYPE_CHECKING:
     from ._foundation import Foundation
 
 REQUIRED = ("config", "events", "telemetry")
-
-
-class HealthReport(NamedTuple):
-    """The overall level, each service's health, and when it was checked (wall clock)."""
-
-    overall: str
-    services: tuple[ServiceHealth, ...]
-    checked_at: float
 
 
 def assess(foundation: Foundation) -> HealthReport:

@@ -31,6 +31,14 @@ class ServiceHealth(NamedTuple):
     detail: str
 
 
+class HealthReport(NamedTuple):
+    """The overall level, each service's health, and when it was checked (wall clock)."""
+
+    overall: str
+    services: tuple[ServiceHealth, ...]
+    checked_at: float
+
+
 def lookup(namespace: Namespace | str | None, service: str) -> Process:
     """The process of ``service`` in ``namespace``; raises :class:`ServiceNotFound` naming both."""
     ns = namespace_of(namespace)

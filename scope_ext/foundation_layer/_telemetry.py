@@ -16,13 +16,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from ..runtime._exceptions import ScopeError
-from ._periodic import PeriodicService
-
-if TYPE_CHECKING:
-    from ._foundation import Foundation
 
 log = logging.getLogger("scope_ext.telemetry")
 
@@ -140,8 +136,9 @@ class TelemetryError(ScopeError):
 class Telemetry:
     """Handlers and metrics of one namespace (``foundation.telemetry``); see the module docstring."""
 
-    def __init__(self, foundation: Foundation | None = None) -> None:
-        self._foundation = foundation
+    def __init__(self, report: Callable[[str, Any], None] | None = None) -> None:
+        #: Where a detached handler is reported (the Foundation's ``report``), if anywhere.
+        self._report = report
         self._by_event: dict[str, list[_Attached]] = {}
         self._by_id: dict[str, _Attached] = {}
         self.metrics: dict[str, Metric] = {}
@@ -191,8 +188,8 @@ class Telemetry:
     def _failed(self, handler: _Attached, event: str, exc: Exception) -> None:
         self.detach(handler.id)
         log.error("telemetry handler %r raised on %s and was detached", handler.id, event, exc_info=exc)
-        if self._foundation is not None:
-            self._foundation.report(
+        if self._report is not None:
+            self._report(
                 "scope.telemetry.handler_detached", {"handler": handler.id, "event": event, "error": repr(exc)}
             )
 
@@ -246,19 +243,3 @@ class Telemetry:
     def summaries(self) -> list[Summary]:
         """Every metric's summary, by name."""
         return [self.metrics[name].summary() for name in sorted(self.metrics)]
-
-
-class TelemetryService(PeriodicService):
-    """Polls runtime gauges into ``scope.runtime.poll`` every ``telemetry.poll_interval`` seconds."""
-
-    interval = ("telemetry", "poll_interval")
-
-    def round(self) -> None:
-        ns = self.foundation.namespace
-        processes = [p for p in ns.runtime._processes.values() if p.namespace is ns]
-        backlog = sum(len(p.mailbox) for p in processes if p.mailbox is not None)
-        self.foundation.telemetry.execute(
-            "scope.runtime.poll",
-            {"processes": len(processes), "mailbox_backlog": backlog, "crashes": len(ns.runtime.crashes)},
-            {"namespace": ns.name},
-        )

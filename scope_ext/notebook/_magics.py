@@ -24,7 +24,8 @@ from .._result_table import QueryResult
 from ..code._index_run import IndexRun
 from ..code._layer import find_code_layer
 from ..code._start import start_code_layer
-from ..foundation_layer._foundation import Foundation, cleanup, find_foundation, start_isolated_services
+from ..foundation_layer._foundation import Foundation, find_foundation
+from ..foundation_layer._start import cleanup, start_isolated_services
 from ..runtime._exceptions import ScopeError
 from ..runtime._namespace import Namespace
 from ..runtime._process import Process
