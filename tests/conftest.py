@@ -37,4 +37,12 @@ def in_runtime() -> Callable[[Callable[[scope_ext.Runtime], Awaitable[Any]]], An
     return scope_ext.run
 
 
+@pytest.fixture
+def project(tmp_path: Any) -> Any:
+    """The code layer's small test project (``code_project.PROJECT``) in a fresh folder."""
+    from code_project import write_project
+
+    return write_project(tmp_path)
+
+
 pytest_plugins = ["pytester"]

@@ -1,18 +1,16 @@
-"""Code layer: indexing a tree with worker processes, incremental re-index, read-only SQL."""
+"""Code layer: indexing a tree with worker processes, incremental re-index, read-only SQL, caching, telemetry."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import trio
+from code_project import with_code
 
 import scope_ext as sx
 from scope_ext import CodeError, start_code_layer
-from scope_ext.code._worker_pool import WorkerPool
 
 
 def make_tree(root: Path) -> None:
@@ -28,15 +26,6 @@ def make_tree(root: Path) -> None:
     (root / ".gitignore").write_text("ignored_by_git.py\n")
     (root / "notes.txt").write_text("not python\n")
     os.symlink(root / "pkg", root / "pkg" / "sub" / "loop")  # a folder symlink back up: a loop
-
-
-def with_code(tmp_path, main, **options):
-    async def wrapper(rt):
-        await sx.start_foundation(rt.production)
-        code = await start_code_layer(rt.production, tmp_path, **options)
-        return await main(rt, code)
-
-    return sx.run(wrapper)
 
 
 def test_index_records_facts_errors_and_skips_what_it_should(tmp_path):
@@ -131,70 +120,6 @@ def test_cancelling_a_run_keeps_what_was_indexed(tmp_path):
         assert await code.sql("SELECT count(*) FROM modules") == [(200,)]
 
     with_code(tmp_path, main)
-
-
-def test_worker_pool_kills_a_worker_whose_job_is_cancelled(tmp_path):
-    (tmp_path / "a.py").write_text("x = 1\n")
-
-    async def main():
-        pool = WorkerPool(1)
-        one = [(str(tmp_path / "a.py"), 1)]
-        indexed = await pool.run(("index", str(tmp_path), one))
-        assert indexed[0].module == "a" and pool.workers == 1
-        with trio.move_on_after(0.001):
-            await pool.run(("index", str(tmp_path), one * 2000))
-        assert pool.workers == 0  # killed mid-job, replaced on demand
-        assert (await pool.run(("index", str(tmp_path), one)))[0].error is None
-        await pool.aclose()
-        assert pool.workers == 0
-
-    trio.run(main)
-
-
-def test_workers_import_the_parser_without_the_runtime():
-    from scope_ext.code._worker_pool import WORKER_PROGRAM
-
-    # The worker's own program: serve() returns at the end of its (empty) input, then we look.
-    shown = subprocess.run(
-        [sys.executable, "-c", WORKER_PROGRAM + "; print(sorted(sys.modules))"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "'scope_ext.code._repository'" in shown and "'tree_sitter'" in shown
-    assert "'trio'" not in shown and "'IPython'" not in shown and "'scope_ext.runtime._runtime'" not in shown
-
-
-def test_watching_reindexes_created_modified_deleted_and_renamed_files(tmp_path):
-    (tmp_path / "a.py").write_text("def first():\n    pass\n")
-
-    async def functions(code):
-        return sorted(name for (name,) in await code.sql("SELECT fullname FROM functions"))
-
-    async def until(code, expected):
-        with trio.fail_after(10):
-            while await functions(code) != expected:
-                await trio.sleep(0.02)
-
-    async def main(rt, code):
-        await (await code.index()).wait()
-        await until(code, ["a.first"])
-        await trio.sleep(0.2)  # the watcher is up
-        (tmp_path / "b.py").write_text("def second():\n    pass\n")
-        await until(code, ["a.first", "b.second"])
-        (tmp_path / "a.py").write_text("def first_changed():\n    pass\n")
-        await until(code, ["a.first_changed", "b.second"])
-        (tmp_path / "b.py").rename(tmp_path / "c.py")
-        await until(code, ["a.first_changed", "c.second"])
-        (tmp_path / ".gitignore").write_text("c.py\n")
-        (tmp_path / "c.py").write_text("def ignored():\n    pass\n")
-        (tmp_path / "a.py").unlink()
-        await until(code, [])  # a.py deleted; c.py newly ignored, so forgotten
-        changes = await sx.foundation().events.query(types="scope.code.change.seen")
-        assert len(changes) >= 4
-
-    with_code(tmp_path, main, watch=True)
 
 
 def test_old_index_files_are_refused_clearly(tmp_path):
