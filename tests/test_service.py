@@ -52,7 +52,7 @@ def test_call_times_out_without_hanging(in_runtime):
         start = trio.current_time()
         with pytest.raises(sx.CallTimeout, match="no reply within 0.1 s"):
             await sx.call("echo", "park", timeout=0.1)
-        assert 0.1 <= trio.current_time() - start < 0.5
+        assert 0.1 <= trio.current_time() - start < 3.0  # the timeout, not a hang
         # the service is unharmed and later replies to the abandoned call are dropped
         assert await sx.call("echo", ("release", "x")) == "released"
         assert await sx.call("echo", "ping") == "ping"

@@ -256,7 +256,7 @@ def test_shutdown_timeout_kills_a_slow_terminate(in_runtime):
         await sx.terminate_child(rt.production.root, "sup")
         elapsed = trio.current_time() - start
         assert log == ["terminate-start", "terminate-end", "terminate-start"]  # quick first, slow killed
-        assert 0.1 <= elapsed < 1.0
+        assert 0.1 <= elapsed < 5.0  # killed at its 0.1 s shutdown time, not after its 10 s linger
         assert not sup.alive
 
     in_runtime(main)
@@ -386,7 +386,7 @@ def test_task_child_stops_gracefully_by_cancellation(in_runtime):
         (child,) = await sx.which_children(sup)
         start = trio.current_time()
         await sx.terminate_child(sup, "loop")
-        assert trio.current_time() - start < 1.0  # not the 5 s shutdown timeout
+        assert trio.current_time() - start < 4.0  # cancelled at once, not after the 5 s shutdown timeout
         assert child.process.exit_reason == "shutdown" and cleaned == ["finally ran"]
 
     in_runtime(main)
