@@ -57,6 +57,8 @@ def test_user_mistakes_are_one_line_usage_errors(shell):
     assert "no namespace 'nope'" in error_of(shell, "events --ns nope")
     assert "code.parser.max_workers" in error_of(shell, "config get code.parser.max_worker")
     assert "below the minimum" in error_of(shell, "config set code.parser.max_workers 0")
+    assert "not a finite number" in error_of(shell, "config set health.interval nan")
+    assert "not a finite number" in error_of(shell, "config set health.interval inf")
     assert "no code index yet" in error_of(shell, "query callers of json.dumps")
     assert "not a folder" in error_of(shell, "parse /no/such/folder")
     assert "no supervised service 'ghost'" in error_of(shell, "restart ghost")

@@ -30,6 +30,7 @@ CODE_SETTINGS: tuple[Setting, ...] = (
         64,
         "MB of parsed trees kept for re-parsing changed files incrementally",
         minimum=0,
+        maximum=1 << 20,
         runtime=False,
     ),
     Setting(

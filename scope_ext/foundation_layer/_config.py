@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import difflib
 import logging
+import math
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -111,13 +112,18 @@ class Setting:
             raise ConfigError(f"{self.name}: {source} may not be None")
         ok = isinstance(value, self.type) and not (self.type is int and isinstance(value, bool))
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
+            try:
+                value, ok = float(value), True
+            except OverflowError:
+                raise ConfigError(f"{self.name}: {source} {value!r} is too large for a float") from None
         if self.type is list and isinstance(value, (list, tuple)):
             value, ok = tuple(value), True
         if not ok:
             raise ConfigError(
                 f"{self.name}: {source} must be {self.type.__name__}, not {type(value).__name__} {value!r}"
             )
+        if self.type is float and not math.isfinite(value):  # NaN passes every comparison below
+            raise ConfigError(f"{self.name}: {source} {value!r} is not a finite number")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{self.name}: {source} {value!r} is below the minimum {self.minimum!r}")
         if self.maximum is not None and value > self.maximum:

@@ -36,10 +36,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("scope_ext.foundation")
 T = TypeVar("T")
 
+_TEN_YEARS = 10 * 365 * 86_400.0
+
+#: Every number is bounded by what it means (and floats must be finite: see ``Setting.validate``).
 FOUNDATION_SETTINGS: tuple[Setting, ...] = (
-    Setting("events.max_events", int, 1_000_000, "events kept in memory (oldest dropped first)", minimum=1),
     Setting(
-        "events.max_age", float, 86_400.0, "seconds an event is kept; None keeps them", minimum=0.001, optional=True
+        "events.max_events", int, 1_000_000, "events kept in memory (oldest dropped first)", minimum=1, maximum=10**9
+    ),
+    Setting(
+        "events.max_age",
+        float,
+        86_400.0,
+        "seconds an event is kept; None keeps them",
+        minimum=0.001,
+        maximum=_TEN_YEARS,
+        optional=True,
     ),
     Setting("events.path", str, None, "SQLite file the events also go to", optional=True, runtime=False),
     Setting(
@@ -64,15 +75,23 @@ FOUNDATION_SETTINGS: tuple[Setting, ...] = (
         50_000,
         "events waiting for the store (also while it restarts)",
         minimum=1,
+        maximum=10**8,
         runtime=False,
     ),
-    Setting("telemetry.poll_interval", float, 1.0, "seconds between runtime gauge polls", minimum=0.01),
-    Setting("health.interval", float, 1.0, "seconds between health checks", minimum=0.01),
+    Setting("telemetry.poll_interval", float, 1.0, "seconds between runtime gauge polls", minimum=0.01, maximum=3600),
+    Setting("health.interval", float, 1.0, "seconds between health checks", minimum=0.01, maximum=3600),
     Setting(
         "health.mailbox_degraded", float, 0.9, "mailbox fill that makes a service degraded", minimum=0.0, maximum=1.0
     ),
-    Setting("memory.interval", float, 2.0, "seconds between memory checks", minimum=0.01),
-    Setting("memory.threshold_mb", int, 4096, "process memory past which stores are asked to shrink", minimum=1),
+    Setting("memory.interval", float, 2.0, "seconds between memory checks", minimum=0.01, maximum=3600),
+    Setting(
+        "memory.threshold_mb",
+        int,
+        4096,
+        "process memory past which stores are asked to shrink",
+        minimum=1,
+        maximum=2**30,
+    ),
     Setting(
         "memory.shrink_fraction",
         float,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, ClassVar, NamedTuple
 
@@ -99,7 +100,11 @@ class Service:
         self.process.request_stop(reason)
 
     def send_after(self, delay: float, message: Any) -> trio.CancelScope:
-        """Deliver ``message`` to ``handle_info`` after ``delay`` seconds; cancel with the result."""
+        """Deliver ``message`` to ``handle_info`` after ``delay`` seconds; cancel with the result.
+
+        ``delay`` is a finite number >= 0 (else ValueError here, not a crash later in the timer)."""
+        if not (isinstance(delay, (int, float)) and 0 <= delay < math.inf):
+            raise ValueError(f"send_after needs a finite delay >= 0 seconds, not {delay!r}")
         process = self.process
 
         async def timer() -> None:
