@@ -67,6 +67,32 @@ def test_user_mistakes_are_one_line_usage_errors(shell):
         scope(shell, "status", "body")
 
 
+def test_status_shows_a_crash_loop_and_a_dead_foundation_for_what_they_are(shell):
+    from scope_ext.notebook._extension import runtime_thread
+
+    class Looping(sx.Service):
+        def init(self):
+            self.send_after(0.01, "tick")
+
+        def handle_info(self, message):
+            raise RuntimeError("boom")
+
+    scope(shell, "ns new troubled")
+    thread = runtime_thread()
+    ns = thread.run_sync(lambda: thread.runtime.namespace("troubled"))
+    children = [sx.ChildSpec("looping", Looping, name="looping")]
+    thread.run(lambda: ns.start(sx.Supervisor, children, "one_for_one", 10_000, 1.0, id="app"))
+    deadline = time.monotonic() + 10
+    while "looping crash-looping" not in scope(shell, "status").health["troubled"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = scope(shell, "status")
+    assert status.health["troubled"].startswith("critical: looping crash-looping:"), status.health
+    assert "critical" in status._repr_mimebundle_()["text/html"]
+    thread.run(lambda: sx.terminate_child(ns.root, "foundation"))
+    assert "config not running" in scope(shell, "status").health["troubled"]
+    scope(shell, "ns drop troubled")
+
+
 def test_help_lists_every_command_and_each_command_has_usage(shell, capsys):
     scope(shell, "help")
     listed = capsys.readouterr().out

@@ -2,8 +2,8 @@
 
 The overall level is ``critical`` if a Foundation service is missing or any service is critical,
 ``degraded`` if any is degraded, else ``healthy``. Every change of the overall level is stored as a
-``scope.health.changed`` event; the latest report hangs on the Foundation handle for
-``%scope status``.
+``scope.health.changed`` event; the latest report hangs on the Foundation handle. ``%scope status``
+and the sidebar call :func:`assess` themselves, so a dead monitor never leaves a stale "healthy".
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ._periodic import PeriodicService
-from ._service_registry import HealthReport, health_check, list_services
+from ._service_registry import HealthReport, health_check, list_services, recent_crashes
 
 if TYPE_CHECKING:
     from ._foundation import Foundation
@@ -24,11 +24,22 @@ def assess(foundation: Foundation) -> HealthReport:
     """Check every service of the namespace now."""
     ns = foundation.namespace
     degraded_at = foundation.config.get(("health", "mailbox_degraded"))
+    window = foundation.config.get(("health", "crash_window"))
     names = set(list_services(ns)) | set(REQUIRED)
-    services = tuple(health_check(ns, name, degraded_at) for name in sorted(names))
+    counts = recent_crashes(ns, window)
+    services = tuple(health_check(ns, name, degraded_at, window, crash_counts=counts) for name in sorted(names))
     levels = {s.status for s in services}
     overall = "critical" if "critical" in levels else "degraded" if "degraded" in levels else "healthy"
     return HealthReport(overall, services, time.time())
+
+
+def describe_health(report: HealthReport, shown: int = 3) -> str:
+    """One line: the overall level and what makes it so (the first ``shown`` troubled services)."""
+    troubled = [f"{s.name} {s.detail}" for s in report.services if s.status != "healthy"]
+    if not troubled:
+        return report.overall
+    more = f" (+{len(troubled) - shown} more)" if len(troubled) > shown else ""
+    return f"{report.overall}: {'; '.join(troubled[:shown])}{more}"
 
 
 class HealthMonitor(PeriodicService):

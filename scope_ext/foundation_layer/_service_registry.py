@@ -6,6 +6,8 @@ what is missing and what is there.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import trio
@@ -16,6 +18,8 @@ from ..runtime._process import Process
 from ..runtime._registry import namespace_of
 
 HEALTH_LEVELS = ("healthy", "degraded", "critical")
+#: Crashes within the crash window that make a service crash-looping (critical).
+CRASH_LOOP = 3
 
 
 class ServiceNotFound(ScopeError):
@@ -59,12 +63,27 @@ def count_services(namespace: Namespace | str | None = None) -> int:
     return namespace_of(namespace).names.count()
 
 
-def health_check(namespace: Namespace | str | None, service: str, mailbox_degraded: float = 0.9) -> ServiceHealth:
-    """Whether ``service`` runs, how full its mailbox is, and what its own ``health()`` says."""
+def health_check(
+    namespace: Namespace | str | None,
+    service: str,
+    mailbox_degraded: float = 0.9,
+    crash_window: float = 10.0,
+    *,
+    crash_counts: Mapping[str, int] | None = None,
+) -> ServiceHealth:
+    """Whether ``service`` runs, whether it crashed in the last ``crash_window`` seconds (three
+    times or more: crash-looping, critical), how full its mailbox is, and what its own ``health()``
+    says. ``crash_counts`` (from :func:`recent_crashes`) saves recounting when checking many."""
     ns = namespace_of(namespace)
     proc = ns.names.whereis(service)
     if proc is None or not proc.alive:
         return ServiceHealth(service, False, "critical", "not running")
+    counts = recent_crashes(ns, crash_window) if crash_counts is None else crash_counts
+    crashes = counts.get(proc.label, 0)
+    if crashes >= CRASH_LOOP:
+        return ServiceHealth(service, True, "critical", f"crash-looping: {crashes} crashes in {crash_window:g} s")
+    if crashes:
+        return ServiceHealth(service, True, "degraded", f"crashed {crashes} times in {crash_window:g} s")
     if proc.status == "starting":
         return ServiceHealth(service, True, "degraded", "starting")
     if proc.mailbox is not None and proc.capacity and len(proc.mailbox) >= mailbox_degraded * proc.capacity:
@@ -79,6 +98,19 @@ def health_check(namespace: Namespace | str | None, service: str, mailbox_degrad
     if status not in HEALTH_LEVELS:
         return ServiceHealth(service, True, "critical", f"health() returned {status!r}")
     return ServiceHealth(service, True, status, "running")
+
+
+def recent_crashes(ns: Namespace, window: float) -> Counter[str]:
+    """Crashes per process label in ``ns`` over the last ``window`` seconds (as far as the runtime's
+    crash history goes back)."""
+    cutoff = trio.current_time() - window
+    counts: Counter[str] = Counter()
+    for report in reversed(ns.runtime.crashes):
+        if report.time < cutoff:
+            break
+        if report.namespace == ns.name:
+            counts[report.label] += 1
+    return counts
 
 
 async def wait_for_service(namespace: Namespace | str | None, service: str, timeout: float = 5.0) -> Process:

@@ -81,6 +81,14 @@ FOUNDATION_SETTINGS: tuple[Setting, ...] = (
     Setting("telemetry.poll_interval", float, 1.0, "seconds between runtime gauge polls", minimum=0.01, maximum=3600),
     Setting("health.interval", float, 1.0, "seconds between health checks", minimum=0.01, maximum=3600),
     Setting(
+        "health.crash_window",
+        float,
+        10.0,
+        "seconds over which a service's crashes count: one makes it degraded, three crash-looping (critical)",
+        minimum=0.1,
+        maximum=3600,
+    ),
+    Setting(
         "health.mailbox_degraded", float, 0.9, "mailbox fill that makes a service degraded", minimum=0.0, maximum=1.0
     ),
     Setting("memory.interval", float, 2.0, "seconds between memory checks", minimum=0.01, maximum=3600),

@@ -25,6 +25,7 @@ from ..code._index_run import IndexRun
 from ..code._layer import find_code_layer
 from ..code._start import start_code_layer
 from ..foundation_layer._foundation import Foundation, find_foundation
+from ..foundation_layer._health import assess, describe_health
 from ..foundation_layer._start import cleanup, start_isolated_services
 from ..runtime._exceptions import ScopeError
 from ..runtime._namespace import Namespace
@@ -335,9 +336,8 @@ class ScopeMagics(Magics):
             health = {}
             for ns in rt.namespaces():
                 found = find_foundation(ns)
-                if found is not None:
-                    report = found.health
-                    health[ns.name] = "not checked yet" if report is None else report.overall
+                if found is not None:  # checked now: the monitor's last report may be stale
+                    health[ns.name] = describe_health(assess(found)) if ns.status == "running" else "critical: down"
             return rt.snapshot(), health
 
         return Status(True, *self.thread.run_sync(read))

@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 from ..foundation_layer._foundation import find_foundation
+from ..foundation_layer._health import assess
 from ..runtime._runtime import Runtime
 from ..runtime._thread import RuntimeThread
 from ._feeds import EventTail, Publisher, TreeDiff
@@ -120,13 +121,14 @@ def _namespaces(runtime: Runtime) -> list[dict[str, Any]]:
     found = []
     for ns in runtime.namespaces():
         f = find_foundation(ns)
-        report = f.health if f is not None else None
+        report = assess(f) if f is not None and ns.status == "running" else None  # now, not the last report
+        overall = report.overall if report is not None else "critical" if f is not None else None
         found.append(
             {
                 "name": ns.name,
                 "status": ns.status,
                 "processes": ns.process_count,
-                "health": None if report is None else report.overall,
+                "health": overall,
                 "services": [] if report is None else [[s.name, s.status, s.detail] for s in report.services],
             }
         )
