@@ -62,7 +62,7 @@ def test_user_mistakes_are_one_line_usage_errors(shell):
     assert "no code index yet" in error_of(shell, "query callers of json.dumps")
     assert "not a folder" in error_of(shell, "parse /no/such/folder")
     assert "no supervised service 'ghost'" in error_of(shell, "restart ghost")
-    assert "No closing quotation" in error_of(shell, "grep 'unclosed")
+    assert "No closing quotation" in error_of(shell, "ns new 'unclosed")
     with pytest.raises(UsageError, match="only query, sql and grep"):
         scope(shell, "status", "body")
 
@@ -201,6 +201,17 @@ def test_parse_returns_a_handle_then_query_sql_and_grep(shell, tmp_path: Path):
     assert "readonly" in error_of(shell, "sql --ns code DELETE FROM modules").lower()
     matches = scope(shell, "grep --ns code '$X.append($Y)'")
     assert [(r["path"], r["line"]) for r in matches] == [("pkg/mod.py", 5)]
+    assert scope(shell, "grep --ns code $X.append($Y)").rows == matches.rows  # quotes are optional
+    # the line is taken as typed: string literals keep their quotes, {...} and $name are not expanded
+    named = scope(shell, "sql --ns code SELECT name FROM modules WHERE name = 'pkg.mod'")
+    assert [r["name"] for r in named] == ["pkg.mod"]
+    assert [r["fullname"] for r in scope(shell, "query functions where name = 'save' --ns code")] == ["pkg.mod.save"]
+    literal = scope(shell, "sql --ns code SELECT '{len(x)}' AS a, '$HOME' AS b, \"it's\" AS c")
+    assert literal.rows == [("{len(x)}", "$HOME", "it's")]
+    long = "x" * 100_000  # a long line is not expanded (IPython's expansion is quadratic)
+    assert scope(shell, f"sql --ns code SELECT length('{long}') AS n").rows == [(100_000,)]
+    assert "give the pattern" in error_of(shell, "grep --ns code")
+    assert "not valid Python" in error_of(shell, "grep --ns code 'unclosed")
     assert "already indexes" in error_of(shell, "parse /tmp --ns code")
     scope(shell, "ns drop code")
 

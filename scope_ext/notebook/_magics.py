@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator, Hashable
 from typing import Any, NamedTuple
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 
 from .._display import Displayable, in_kernel
 from .._result_table import QueryResult
@@ -174,6 +174,43 @@ def _since(text: str) -> float:
     return time.time() - float(found[1]) * _UNIT[found[2]]
 
 
+#: Commands whose text is taken as typed (quotes and all): it is a query, SQL or a pattern.
+RAW_TEXT = ("query", "sql", "grep")
+_NS_FIRST = re.compile(r"--ns(?:=|\s+)(\S+)(?:\s+|$)")
+_NS_LAST = re.compile(r"\s--ns(?:=|\s+)(\S+)\s*$")
+
+
+def _first_word(line: str) -> tuple[str, str]:
+    """The command name and the rest of the line, untouched."""
+    parts = line.strip().split(maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (parts[0] if parts else "", "")
+
+
+def _raw_text_args(name: str, rest: str, cell: str | None) -> argparse.Namespace:
+    """``[--ns NS] TEXT [--ns NS]`` with TEXT as typed; a cell body is more text. A TEXT that is
+    one quoted word as a shell would read it (``'$X.append($Y)'``) loses its quotes."""
+    ns = "production"
+    first = _NS_FIRST.match(rest)
+    if first is not None:
+        ns, rest = first.group(1), rest[first.end() :]
+    last = _NS_LAST.search(" " + rest)
+    if last is not None:
+        ns, rest = last.group(1), (" " + rest)[: last.start()]
+    text = rest.strip()
+    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+        try:
+            words = shlex.split(text)
+        except ValueError:
+            words = []
+        if len(words) == 1:
+            text = words[0]
+    if cell is not None:
+        text = f"{text}\n{cell}" if text else cell
+    if not text.strip():
+        raise UsageError(f"%scope {name}: give the {'pattern' if name == 'grep' else name} to run")
+    return argparse.Namespace(text=text, ns=ns)
+
+
 @magics_class
 class ScopeMagics(Magics):
     """``%scope`` and ``%%scope``: see :data:`HELP` or ``%scope help``."""
@@ -188,36 +225,36 @@ class ScopeMagics(Magics):
     # -- entry points -------------------------------------------------------------------------
 
     @line_magic
+    @no_var_expand  # the line is ours as typed: no {expr} or $name expansion by IPython
     def scope(self, line: str) -> Any:
         """Control and inspect scope_ext; ``%scope help`` lists the subcommands."""
         return self._dispatch(line, None)
 
     @cell_magic("scope")  # type: ignore[arg-type]  # IPython's decorator is typed for the bare form
+    @no_var_expand
     def scope_cell(self, line: str, cell: str) -> Any:
         """``%%scope query`` / ``sql`` / ``grep`` with the text in the cell body."""
         return self._dispatch(line, cell)
 
     def _dispatch(self, line: str, cell: str | None) -> Any:
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise UsageError(f"%scope: {exc}") from None
-        if not words:
-            words = ["status"]
-        name, args = words[0], words[1:]
+        name, rest = _first_word(line)
+        name = name or "status"
         command = self.commands.get(name)
         if command is None:
             close = [c for c in self.commands if c.startswith(name[:2])]
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             raise UsageError(f"%scope: unknown command {name!r}{hint}; %scope help lists them")
-        if cell is not None:
-            if name not in ("query", "sql", "grep"):
-                raise UsageError(f"%%scope {name}: only query, sql and grep take a cell body")
-            args = [*args, cell]
-        try:
-            parsed = command.parser.parse_args(args)
-        except argparse.ArgumentError as exc:
-            raise UsageError(f"%scope {name}: {exc}") from None
+        if name in RAW_TEXT:
+            parsed = _raw_text_args(name, rest, cell)
+        elif cell is not None:
+            raise UsageError(f"%%scope {name}: only query, sql and grep take a cell body")
+        else:
+            try:
+                parsed = command.parser.parse_args(shlex.split(rest))
+            except ValueError as exc:  # shlex: an unclosed quote
+                raise UsageError(f"%scope {name}: {exc}") from None
+            except argparse.ArgumentError as exc:
+                raise UsageError(f"%scope {name}: {exc}") from None
         try:
             return command.run(parsed)
         except ScopeError as exc:
@@ -466,16 +503,13 @@ class ScopeMagics(Magics):
         return self.thread.run(run)
 
     def _query(self, args: argparse.Namespace) -> QueryResult:
-        text = " ".join(args.text)
-        return self._code(args.ns, lambda layer: layer.query(text))  # type: ignore[no-any-return]
+        return self._code(args.ns, lambda layer: layer.query(args.text))  # type: ignore[no-any-return]
 
     def _sql(self, args: argparse.Namespace) -> QueryResult:
-        text = " ".join(args.text)
-        return self._code(args.ns, lambda layer: layer.table(text))  # type: ignore[no-any-return]
+        return self._code(args.ns, lambda layer: layer.table(args.text))  # type: ignore[no-any-return]
 
     def _grep(self, args: argparse.Namespace) -> QueryResult:
-        pattern = " ".join(args.text)
-        return self._code(args.ns, lambda layer: layer.grep(pattern))  # type: ignore[no-any-return]
+        return self._code(args.ns, lambda layer: layer.grep(args.text))  # type: ignore[no-any-return]
 
     def _find_child(self, ns_name: str, service: str) -> tuple[Process, Hashable]:
         ns = self._namespace(ns_name)
