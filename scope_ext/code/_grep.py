@@ -43,6 +43,11 @@ def check_pattern(pattern: str) -> None:
 
     if not pattern.strip():
         raise PatternError("an empty pattern")
+    try:  # ast-grep's own rules for metavariables (e.g. a bare ``$$$``), before any worker sees it
+        SgRoot("pass", "python").root().find(pattern=pattern)
+    except Exception as exc:  # ast-grep-py raises RuntimeError with a long backtrace
+        reason = str(exc).split("Stack backtrace")[0].strip().splitlines()[-1].strip(" 0123456789:").replace("µ", "$")
+        raise PatternError(f"ast-grep cannot use the pattern {pattern!r}: {reason}") from None
     error = SgRoot(pattern.replace("$", "µ"), "python").root().find(kind="ERROR")
     if error is not None:
         column = error.range().start.column

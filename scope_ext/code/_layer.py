@@ -110,7 +110,7 @@ class CodeLayer:
             try:
                 cursor = conn.execute(query, params)
                 return QueryResult(query, [d[0] for d in cursor.description or ()], cursor.fetchall())
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, OverflowError, ValueError) as exc:  # also a parameter SQLite cannot hold
                 raise CodeError(f"SQL error: {exc}") from None
             finally:
                 conn.close()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ..runtime._process import Refused
 from ..runtime._service import Service, call
 from ..runtime._task_supervisor import task_map
 from ._errors import CodeError
@@ -44,7 +45,10 @@ class ParserService(Service):
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         if type(request) is _Grep:
-            return await self._grep(request)
+            try:
+                return await self._grep(request)
+            except CodeError as exc:  # the search failed, not the service (an index run may be under way)
+                return Refused(exc)
         if type(request) is not _Index:
             return Service.handle_call(self, request, caller)
         run = IndexRun(next(self.runs), self.layer.root)

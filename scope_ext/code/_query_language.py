@@ -116,10 +116,24 @@ def tokenize(query: str) -> list[Token]:
         if kind == "string":
             value = text[1:-1].replace(text[0] * 2, text[0])
         elif kind == "number":
-            value = float(text) if "." in text else int(text)
+            value = _number(query, text, start)
         tokens.append(Token(kind, text, value, start))
         position = match.end()
     return tokens
+
+
+#: The largest number a query may hold: SQLite's integers are 64-bit.
+MAX_NUMBER = 2**63 - 1
+#: Conditions one ``where`` may join with ``and`` (SQLite caps an expression's depth).
+MAX_CONDITIONS = 100
+
+
+def _number(query: str, text: str, start: int) -> int | float:
+    """A number token's value: an int or a finite float that SQLite can hold."""
+    digits = text.lstrip("-").split(".")[0]
+    if len(digits) > 19 or abs(value := float(text) if "." in text else int(text)) > MAX_NUMBER:
+        raise QueryError(f"the number {text[:20]!r}{'...' if len(text) > 20 else ''} is too large", query, start, text)
+    return value
 
 
 class Compiled(NamedTuple):
@@ -253,6 +267,10 @@ class _Parser:
                 params.append(value.value)
                 if self.peek_words(1) != ["and"]:
                     break
+                if len(conditions) == MAX_CONDITIONS:
+                    raise self.fail(
+                        f"at most {MAX_CONDITIONS} conditions can be joined with 'and'", self.tokens[self.at]
+                    )
                 self.at += 1
         if self.peek_words(2) == ["order", "by"]:
             self.at += 2

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._result_table import QueryResult
 from ..runtime._process import Refused
 from ..runtime._service import Service, call
+from ._errors import CodeError
 from ._query_language import QueryError, compile_query
 from ._requests import _Ask
 
@@ -28,16 +29,16 @@ class QueryService(Service):
         cached = self.cache.get(text)
         if cached is not None and cached[0] == self.layer.version:
             return cached[1]
-        try:
-            compiled = compile_query(text)
-        except QueryError as exc:
-            return Refused(exc)
         version = self.layer.version
-        if compiled.kind == "sql":
-            rows = await self.layer.sql(compiled.sql, compiled.params)
-        else:
-            question = _Ask(f"{compiled.kind}:{compiled.params[0] if compiled.params else ''}")
-            rows = await call(self.layer.namespace.via("code.analysis"), question, None)
+        try:  # a question the index cannot answer is the asker's error, not the service's crash
+            compiled = compile_query(text)
+            if compiled.kind == "sql":
+                rows = await self.layer.sql(compiled.sql, compiled.params)
+            else:
+                question = _Ask(f"{compiled.kind}:{compiled.params[0] if compiled.params else ''}")
+                rows = await call(self.layer.namespace.via("code.analysis"), question, None)
+        except (QueryError, CodeError) as exc:
+            return Refused(exc)
         result = QueryResult(text, compiled.columns, rows)
         if len(self.cache) > 256:
             self.cache.clear()
