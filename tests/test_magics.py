@@ -211,8 +211,11 @@ def test_parse_returns_a_handle_then_query_sql_and_grep(shell, tmp_path: Path):
     long = "x" * 100_000  # a long line is not expanded (IPython's expansion is quadratic)
     assert scope(shell, f"sql --ns code SELECT length('{long}') AS n").rows == [(100_000,)]
     assert "give the pattern" in error_of(shell, "grep --ns code")
-    assert "not valid Python" in error_of(shell, "grep --ns code 'unclosed")
+    assert "ast-grep cannot use the pattern" in error_of(shell, "grep --ns code 'unclosed")
     assert "already indexes" in error_of(shell, "parse /tmp --ns code")
+    assert "give the folder" in error_of(shell, "parse '' --ns code")  # not the kernel's working directory
+    assert "keeps its index in memory" in error_of(shell, f"parse {tmp_path} --ns code --index {tmp_path}/i.sqlite")
+    assert "without --watch" in error_of(shell, f"parse {tmp_path} --ns code --watch")
     scope(shell, "ns drop code")
 
 

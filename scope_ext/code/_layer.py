@@ -47,13 +47,21 @@ class CodeLayer:
     """The code layer of one namespace (see the module docstring)."""
 
     def __init__(
-        self, namespace: Namespace, foundation: Foundation, root: str, index_path: str | None, files: FileFilter
+        self,
+        namespace: Namespace,
+        foundation: Foundation,
+        root: str,
+        index_path: str | None,
+        files: FileFilter,
+        watch: bool = False,
     ) -> None:
         self.namespace = namespace
         self.foundation = foundation
         self.root = root
         self.files = files
         self.index_path = index_path
+        #: Whether a sync service re-indexes files as they change.
+        self.watch = watch
         #: What SQLite opens: the file, or a named shared in-memory database.
         self.index_uri = (
             file_uri(index_path)

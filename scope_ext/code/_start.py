@@ -53,7 +53,7 @@ async def start_code_layer(
     await foundation.config.extend(CODE_SETTINGS)
     if dask is not None:
         await foundation.config.update("code.parser.dask", dask)
-    layer = CodeLayer(ns, foundation, root, None if index_path is None else os.fspath(index_path), files)
+    layer = CodeLayer(ns, foundation, root, None if index_path is None else os.fspath(index_path), files, watch)
     foundation.register_cache("code.trees", layer.trees)
     if layer.index_path is None:  # a shared in-memory database lives while one connection is open
         layer._keepalive = sqlite3.connect(layer.index_uri, uri=True, check_same_thread=False)

@@ -474,19 +474,27 @@ class ScopeMagics(Magics):
 
     def _parse(self, args: argparse.Namespace) -> ParseHandle:
         ns = self._namespace(args.ns)
+        if not args.path.strip():  # os.path.abspath('') is the working directory: never index it by accident
+            raise UsageError("%scope parse: give the folder to index (an empty path is no folder)")
         root = os.path.abspath(os.path.expanduser(args.path))
         if not os.path.isdir(root):
             raise UsageError(f"%scope parse: {args.path!r} is not a folder")
+        index = None if args.index is None else os.path.abspath(os.path.expanduser(args.index))
 
         async def begin() -> IndexRun:
             layer = find_code_layer(ns)
-            if layer is not None and layer.root != root:
-                raise UsageError(
-                    f"namespace {ns.name!r} already indexes {layer.root}; "
-                    f"use another namespace (%scope ns new NAME, then --ns NAME)"
-                )
             if layer is None:
-                layer = await start_code_layer(ns, root, index_path=args.index, watch=args.watch, dask=args.dask)
+                layer = await start_code_layer(ns, root, index_path=index, watch=args.watch, dask=args.dask)
+                return await layer.index()
+            another = "use another namespace (%scope ns new NAME, then --ns NAME)"
+            if layer.root != root:
+                raise UsageError(f"namespace {ns.name!r} already indexes {layer.root}; {another}")
+            if index is not None and index != layer.index_path:
+                raise UsageError(f"namespace {ns.name!r} keeps its index in {layer.index_path or 'memory'}; {another}")
+            if args.watch and not layer.watch:
+                raise UsageError(f"namespace {ns.name!r} indexes {root} without --watch; {another}")
+            if args.dask is not None:  # the one option that may change: it is a run-time setting
+                await layer.foundation.config.update("code.parser.dask", args.dask)
             return await layer.index()
 
         return ParseHandle(self.thread, self.thread.run(begin), ns.name)
