@@ -215,3 +215,26 @@ def test_first_full_index_builds_secondary_indexes_once_at_the_end(tmp_path):
         assert "calls_callee_name" in " ".join(str(row) for row in plan)
 
     with_code(tmp_path, main)
+
+
+def test_a_run_ends_only_when_its_index_is_ready_and_says_so_when_interrupted(tmp_path):
+    for i in range(30):
+        (tmp_path / f"m{i}.py").write_text(f"import json\n\n\ndef f{i}():\n    return json.dumps({i})\n")
+
+    async def main(rt, code):
+        run = await code.index()
+        statuses = []
+        while not run._done.is_set():  # the status changes once, when the resolved index is ready
+            statuses.append(run.status)
+            await trio.sleep(0)
+        assert set(statuses) <= {"running"} and run.status == "done" and run.finished is not None
+        assert len(await code.query("callers of json.dumps")) == 30
+        for i in range(30):  # enough changed files for the worker processes: the run takes a while
+            (tmp_path / f"m{i}.py").write_text(f"x = {i}\n")
+        second = await code.index()
+        await sx.terminate_child(rt.production.root, "code")  # the layer stops under the run
+        with pytest.raises(sx.CodeError, match="interrupted"):
+            await second.wait()
+        assert second.status == "failed"
+
+    with_code(tmp_path, main)

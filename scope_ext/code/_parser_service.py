@@ -94,25 +94,29 @@ class ParserService(Service):
         layer = self.layer
         f = layer.foundation
         f.report("scope.code.index.started", {"root": run.root, "run": run.id})
+        outcome = "failed"  # the run's status changes once, when everything below is over
         try:
             repo = layer.namespace.via("code.repository")
             bulk = paths is None and await call(repo, _Bulk(True), None)
             try:
                 with run._scope:
                     changed = await self._index(run, paths)
-                run.status = "cancelled" if run._scope.cancelled_caught else "done"
                 if run.files_done or run.files_removed:  # something changed: resolve imports again
                     scope = None if paths is None or run._scope.cancelled_caught else changed
                     await call(layer.namespace.via("code.analysis"), _Resolve(scope), None)
                     layer.version += 1
+                outcome = "cancelled" if run._scope.cancelled_caught else "done"
             finally:
                 if bulk:  # after resolving: updating rows is cheaper before their indexes exist
                     with trio.CancelScope(shield=True):
                         await call(repo, _Bulk(False), None)
         except Exception as exc:  # the run failed, not the service: the caller sees it through the run
-            run.status, run.error = "failed", exc
+            outcome, run.error = "failed", exc
         finally:
+            if outcome == "failed" and run.error is None:  # cancelled from outside: the service is stopping
+                run.error = CodeError("the index run was interrupted: the parser service stopped")
             run.finished = time.time()
+            run.status = outcome
             run._done.set()
             f.report(
                 "scope.code.index.finished",

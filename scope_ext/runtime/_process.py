@@ -36,6 +36,8 @@ NORMAL = "normal"
 SHUTDOWN = "shutdown"
 KILLED = "killed"
 NOPROC = "noproc"
+#: Seconds a killed task gets to reach a checkpoint before it is declared killed without it.
+KILL_GRACE = 0.1
 
 
 class Shutdown(NamedTuple):
@@ -304,9 +306,12 @@ class Process:
         mailbox = self.mailbox
         if mailbox is not None and len(mailbox) < mailbox.capacity and self.status != "stopped":
             mailbox.deliver(CALL, request, caller)
-        else:
+        else:  # a full mailbox: the wait for room counts against the call's one timeout
+            started = trio.current_time()
             wait = timeout if timeout is not None else mailbox.send_timeout if mailbox is not None else 0.0
             await self._put(CALL, request, caller, wait)
+            if timeout is not None:
+                timeout = max(timeout - (trio.current_time() - started), 0.0)
         if timeout is not None:
             caller._bucket = self.runtime._deadlines.add(caller, timeout)
         reply = await wait_task_rescheduled(caller._abort)
@@ -336,6 +341,7 @@ class Process:
 
     def kill(self) -> None:
         """Cancel the process's task at once (brutal kill): no ``terminate``, reason ``killed``."""
+        self._stop_reason = KILLED
         self._scope.cancel()
 
     async def wait_exited(self) -> Any:
@@ -354,13 +360,21 @@ class Process:
             with trio.move_on_after(math.inf if timeout == "infinity" else float(timeout)):
                 return await self.wait_exited()
             self.kill()
-        return await self.wait_exited()
+        with trio.move_on_after(KILL_GRACE):  # a cancelled task ends at its next checkpoint
+            return await self.wait_exited()
+        # It shields itself from cancellation. trio cannot preempt it, but like OTP's kill we stop
+        # waiting: it is killed (names freed, monitors fired) and its task is left to end alone.
+        self._exit(KILLED)
+        if self.supervisor_link is not None:
+            self.supervisor_link(self, KILLED, False)
+        return self.exit_reason
 
     def monitor(self, receiver: Process | None = None) -> Monitor:
-        """Watch this process; if it already exited the monitor fires at once with its reason."""
+        """Watch this process; if it already exited the monitor fires at once with ``noproc``
+        (as OTP's: the exit was before the monitor, so its reason is not the monitor's to see)."""
         mon = Monitor(self, receiver)
         if self.status == "stopped":
-            mon._fire(self.exit_reason if self.exit_reason is not None else NOPROC)
+            mon._fire(NOPROC)
         else:
             if self._monitors is None:
                 self._monitors = []
@@ -484,6 +498,8 @@ async def _carry(proc: Process) -> None:
             while True:
                 _current_process.set(proc)
                 reason = await proc._runner(proc)
+                if proc.status == "stopped":  # declared killed while it ran on shielded: already reported
+                    return
                 proc._exit(reason)
                 link = proc.supervisor_link
                 following = link(proc, reason, True) if link is not None else None
