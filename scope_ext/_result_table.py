@@ -15,10 +15,14 @@ from ._display import Displayable
 class QueryResult(Displayable):
     """Rows with named columns: iterate for records (dicts), display with rich or HTML."""
 
-    def __init__(self, query: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    def __init__(
+        self, query: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], truncated: bool = False
+    ) -> None:
         self.query = query
         self.columns = tuple(columns)
         self.rows = list(rows)
+        #: True when more rows matched than a result keeps (``code.sql.max_rows``).
+        self.truncated = truncated
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -31,12 +35,16 @@ class QueryResult(Displayable):
         return dict(zip(self.columns, self.rows[index], strict=True))
 
     def __repr__(self) -> str:
-        return f"<QueryResult {self.query!r}: {len(self.rows)} rows>"
+        return f"<QueryResult {self.query!r}: {self._count()}>"
+
+    def _count(self) -> str:
+        count = f"{len(self.rows)} row{'' if len(self.rows) == 1 else 's'}"
+        return f"the first {count}; the rest were cut" if self.truncated else count
 
     def __rich__(self) -> Any:
         from rich.table import Table
 
-        table = Table(title=f"{self.query} ({len(self.rows)} rows)")
+        table = Table(title=f"{self.query} ({self._count()})")
         for column in self.columns:
             table.add_column(column)
         for row in self.rows:
@@ -50,7 +58,7 @@ class QueryResult(Displayable):
             for row in self.rows
         )
         return (
-            f"<table><caption>{html.escape(self.query)} ({len(self.rows)} rows)</caption>"
+            f"<table><caption>{html.escape(self.query)} ({self._count()})</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
 

@@ -141,3 +141,15 @@ def test_parse_shows_a_live_progress_view_in_a_kernel(kernel, tmp_path: Path):
     assert data["application/vnd.scope-ext.snapshot+json"]["kind"] == "progress"
     assert data["text/plain"].startswith("<index run 1 of ")
     assert kernel.ok("print(run.wait(timeout=60).status)")["stdout"].strip() == "done"
+
+
+def test_ctrl_c_on_a_runaway_query_stops_it_in_the_runtime_too(kernel, tmp_path):
+    (tmp_path / "m.py").write_text("def f():\n    return 1\n")
+    kernel.ok("%load_ext scope_ext")
+    kernel.ok(f"run = %scope parse {tmp_path}\nrun.wait(timeout=60)")
+    forever = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+    out = kernel.execute(f"%scope sql {forever}", interrupt_after=1.0)  # its time limit is 10 s
+    assert out["error"] is not None and out["error"][0] == "KeyboardInterrupt"
+    spent = kernel.ok("import time\nt = time.process_time(); time.sleep(1.0); print(time.process_time() - t)")
+    assert float(spent["stdout"]) < 0.5  # nothing is left spinning in the runtime's worker thread
+    assert kernel.ok("%scope sql SELECT 1 AS one")["results"] == ["<QueryResult 'SELECT 1 AS one': 1 row>"]

@@ -20,8 +20,10 @@ from __future__ import annotations
 import itertools
 import os
 import sqlite3
+import threading
+import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import trio
 
@@ -111,19 +113,74 @@ class CodeLayer:
         return (await self.table(query, params)).rows
 
     async def table(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> QueryResult:
-        """The same, as a table with the query's column names."""
+        """The same, as a table with the query's column names.
+
+        Bounded and sandboxed: it reads only (ATTACH, VACUUM, writes, writing PRAGMAs and functions
+        with side effects are denied), stops after ``code.sql.timeout`` seconds or when the caller
+        is cancelled, keeps ``code.sql.max_rows`` rows (``truncated`` says if more matched) and
+        refuses values over ``code.sql.max_bytes``.
+        """
+        config = self.foundation.config
+        limits = _Limits(
+            config.get("code.sql.timeout"), config.get("code.sql.max_rows"), config.get("code.sql.max_bytes")
+        )
+        stop = threading.Event()
 
         def run() -> QueryResult:
             conn = self._reader()
+            deadline = time.monotonic() + limits.seconds
+            conn.set_authorizer(_authorize)
+            conn.set_progress_handler(lambda: stop.is_set() or time.monotonic() > deadline, 1000)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.max_bytes)
             try:
                 cursor = conn.execute(query, params)
-                return QueryResult(query, [d[0] for d in cursor.description or ()], cursor.fetchall())
+                rows = cursor.fetchmany(limits.max_rows + 1)
+                columns = [d[0] for d in cursor.description or ()]
+                return QueryResult(query, columns, rows[: limits.max_rows], len(rows) > limits.max_rows)
+            except sqlite3.OperationalError as exc:
+                if str(exc) == "interrupted":
+                    raise CodeError(f"SQL stopped: it ran past code.sql.timeout ({limits.seconds:g} s)") from None
+                raise CodeError(f"SQL error: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                if "not authorized" in str(exc):
+                    raise CodeError(
+                        f"SQL refused: {exc} (the index is read only, and files stay as they are)"
+                    ) from None
+                raise CodeError(f"SQL error: {exc}") from None
             except (sqlite3.Error, OverflowError, ValueError) as exc:  # also a parameter SQLite cannot hold
                 raise CodeError(f"SQL error: {exc}") from None
             finally:
                 conn.close()
 
-        return await trio.to_thread.run_sync(run)
+        try:  # cancelled (a deadline, Ctrl-C in the cell): return now; the flag stops SQLite at once
+            return await trio.to_thread.run_sync(run, abandon_on_cancel=True)
+        finally:
+            stop.set()
+
+
+class _Limits(NamedTuple):
+    seconds: float
+    max_rows: int
+    max_bytes: int
+
+
+#: What SQL over the index may do: read (and recurse), call functions without side effects, and
+#: ask PRAGMAs that only describe the schema.
+_ALLOWED = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
+_READ_PRAGMAS = frozenset(
+    {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list", "table_list"}
+)
+_SIDE_EFFECTS = frozenset({"load_extension", "fts3_tokenizer", "fts5", "readfile", "writefile", "edit"})
+
+
+def _authorize(action: int, first: str | None, second: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action in _ALLOWED:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (second or "").lower() in _SIDE_EFFECTS else sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and (first or "").lower() in _READ_PRAGMAS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
 
 
 def find_code_layer(ns: Namespace) -> CodeLayer | None:

@@ -42,4 +42,28 @@ CODE_SETTINGS: tuple[Setting, ...] = (
         maximum=10_000,
     ),
     Setting("code.sync.step_ms", int, 10, "ms between checks for more changes in a burst", minimum=1, maximum=1000),
+    Setting(
+        "code.sql.timeout",
+        float,
+        10.0,
+        "seconds a query or SQL statement may run before it is stopped",
+        minimum=0.01,
+        maximum=3600,
+    ),
+    Setting(
+        "code.sql.max_rows",
+        int,
+        100_000,
+        "rows a result keeps; the rest are cut (and it says so)",
+        minimum=1,
+        maximum=10_000_000,
+    ),
+    Setting(
+        "code.sql.max_bytes",
+        int,
+        16 << 20,
+        "bytes one value of a result may have (SQLite's length limit)",
+        minimum=1024,
+        maximum=1 << 30,
+    ),
 )

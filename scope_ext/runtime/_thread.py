@@ -84,15 +84,28 @@ class RuntimeThread:
         return token
 
     def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``await fn(*args)`` in the runtime's thread and return its result here."""
+        """Run ``await fn(*args)`` in the runtime's thread and return its result here.
+
+        Ctrl-C here (KeyboardInterrupt in this thread) cancels the work in the runtime too, so an
+        interrupted cell leaves nothing running behind it."""
         token = self._check()
         runtime = self.runtime
+        scope = trio.CancelScope()
 
         async def in_runtime() -> T:
             _current_runtime.set(runtime)
-            return await fn(*args)
+            with scope:
+                return await fn(*args)
+            raise RuntimeNotRunning("cancelled: the calling thread was interrupted")  # nobody waits for this
 
-        return trio.from_thread.run(in_runtime, trio_token=token)
+        try:
+            return trio.from_thread.run(in_runtime, trio_token=token)
+        except KeyboardInterrupt:
+            try:
+                trio.from_thread.run_sync(scope.cancel, trio_token=token)
+            except trio.RunFinishedError:
+                pass
+            raise
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the runtime's thread and return its result here."""
