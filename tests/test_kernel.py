@@ -153,3 +153,20 @@ def test_ctrl_c_on_a_runaway_query_stops_it_in_the_runtime_too(kernel, tmp_path)
     spent = kernel.ok("import time\nt = time.process_time(); time.sleep(1.0); print(time.process_time() - t)")
     assert float(spent["stdout"]) < 0.5  # nothing is left spinning in the runtime's worker thread
     assert kernel.ok("%scope sql SELECT 1 AS one")["results"] == ["<QueryResult 'SELECT 1 AS one': 1 row>"]
+
+
+def test_ctrl_c_in_a_cell_leaves_the_parser_workers_alone(kernel, tmp_path):
+    for i in range(20):
+        (tmp_path / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+    kernel.ok("%load_ext scope_ext")
+    kernel.ok(f"run = %scope parse {tmp_path}\nrun.wait(timeout=60)")
+    pids = "rt_thread = scope_ext.runtime_thread()\nprint(rt_thread.run_sync(lambda: scope_ext.code_layer().namespace.whereis('code.parser').service.pool.pids()))"
+    before = kernel.ok("import scope_ext\n" + pids)["stdout"].strip()
+    assert before not in ("", "[]")
+    out = kernel.execute("import time\ntime.sleep(20)", interrupt_after=1.0)  # SIGINT to the kernel's group
+    assert out["error"] is not None and out["error"][0] == "KeyboardInterrupt" and "Traceback" not in out["stderr"]
+    assert kernel.ok(pids)["stdout"].strip() == before  # the same workers, alive and idle
+    touched = kernel.ok(
+        f"open({str(tmp_path / 'm0.py')!r}, 'a').write('# edit\\n')\nrun = %scope parse {tmp_path}\nprint(run.wait(timeout=60).status)"
+    )
+    assert touched["stdout"].strip() == "done"

@@ -83,6 +83,10 @@ class WorkerPool:
         """Worker processes alive now."""
         return len(self._idle) + len(self._busy)
 
+    def pids(self) -> list[int]:
+        """The process ids of the workers alive now."""
+        return sorted(w.process.pid for w in (*self._idle, *self._busy))
+
     async def run(self, job: Any) -> Any:
         """Run one job in a worker; cancelling this kills that worker."""
         async with self._free:
@@ -108,8 +112,12 @@ class WorkerPool:
                     self._idle.append(await self._start())
 
     async def _start(self) -> _Worker:
+        # A session of its own: Ctrl-C in the kernel (SIGINT to its process group) is not for workers.
         process = await trio.lowlevel.open_process(
-            [sys.executable, "-c", WORKER_PROGRAM], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-c", WORKER_PROGRAM],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
         )
         return _Worker(process)
 
