@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 import trio
 from services import Echo
 
@@ -85,3 +88,58 @@ def test_isolated_namespaces_used_from_threads_at_once(scope_runtime):
     for thread in threads:
         thread.join()
     assert results == {tag: ({tag}, 200) for tag in "abcd"}
+
+
+def test_namespaces_created_and_dropped_from_many_threads_at_once(scope_runtime):
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def churn(worker: int) -> None:
+        barrier.wait()
+        for i in range(4):
+            name = f"churn-{i}"  # every worker fights over the same names
+            try:
+                scope_runtime.run(lambda n=name: sx.start_isolated_services(n))
+            except sx.NamespaceError as exc:
+                if "already exists" not in str(exc):
+                    errors.append(exc)
+            try:
+                scope_runtime.run(lambda n=name: sx.cleanup(n))
+            except sx.NamespaceError as exc:
+                if "no namespace" not in str(exc):
+                    errors.append(exc)
+            except BaseException as exc:  # a KeyError here was the race
+                errors.append(exc)
+
+    workers = [threading.Thread(target=churn, args=(w,)) for w in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert errors == []
+    rt = scope_runtime.runtime
+    names = scope_runtime.run_sync(lambda: [ns.name for ns in rt.namespaces()])
+    assert not [n for n in names if n.startswith("churn-")]
+    leftover = scope_runtime.run_sync(
+        lambda: [p.label for p in rt.processes() if p.namespace.name.startswith("churn-")]
+    )
+    assert leftover == []
+
+
+def test_dropping_one_namespace_twice_at_once_drops_it_once(in_runtime):
+    async def main(rt):
+        await sx.start_isolated_services("twice")
+        dropped = []
+
+        async def drop():
+            await rt.drop_namespace("twice")
+            dropped.append(True)
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(3):
+                nursery.start_soon(drop)
+        assert dropped == [True] * 3 and "twice" not in [ns.name for ns in rt.namespaces()]
+        with pytest.raises(sx.NamespaceError, match="no namespace 'twice'"):
+            await rt.drop_namespace("twice")
+
+    in_runtime(main)

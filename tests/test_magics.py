@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def test_parse_returns_a_handle_then_query_sql_and_grep(shell, tmp_path: Path):
     rows = scope(shell, "sql --ns code", "SELECT name FROM modules ORDER BY name")
     assert rows.columns == ("name",) and [r["name"] for r in rows] == ["pkg", "pkg.mod"]
     assert "SQL error" in error_of(shell, "sql --ns code SELECT nothing FROM nowhere")
-    assert "readonly" in error_of(shell, "sql --ns code DELETE FROM modules").lower()
+    assert "SQL refused: not authorized" in error_of(shell, "sql --ns code DELETE FROM modules")
     matches = scope(shell, "grep --ns code '$X.append($Y)'")
     assert [(r["path"], r["line"]) for r in matches] == [("pkg/mod.py", 5)]
     assert scope(shell, "grep --ns code $X.append($Y)").rows == matches.rows  # quotes are optional
@@ -262,3 +263,16 @@ def test_stop_and_start(shell):
     assert "runtime is stopped" in error_of(shell, "tree")
     assert scope(shell, "start").running
     assert extension.runtime_thread() is not None
+
+
+def test_unload_then_load_keeps_one_runtime_thread(shell):
+    def runtimes() -> int:
+        return sum(t.name == "scope_ext-runtime" for t in threading.enumerate())
+
+    before = runtimes()  # the kernel's, and any other test's of this session
+    shell.extension_manager.unload_extension("scope_ext")
+    assert extension.runtime_thread() is None and runtimes() == before - 1
+    shell.extension_manager.load_extension("scope_ext")
+    shell.extension_manager.reload_extension("scope_ext")
+    assert runtimes() == before and extension.runtime_thread().running
+    assert scope(shell, "status").running

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
+import trio
+
 from ._exceptions import NamespaceError
 from ._process import Process
 from ._registry import Keys, Registry, Via
@@ -28,6 +30,7 @@ class Namespace:
         self._registries: dict[str, Registry] = {"names": self.names}
         self.root: Process | None = None
         self.dropped = False
+        self._dropping: trio.Event | None = None  # set while a drop runs; others wait on it
         #: Live processes in this namespace (kept by Process itself).
         self.process_count = 0
         #: Handles the layers above keep here, by layer name (e.g. the Foundation's): the runtime

@@ -129,18 +129,28 @@ class Runtime:
         await self._drop(self.namespace(name))
 
     async def _drop(self, ns: Namespace) -> None:
-        for hook in ns._drop_hooks:
-            try:
-                hook()
-            except Exception:
-                log.exception("drop hook %r of %r raised", hook, ns.name)
-        if ns.root is not None:
-            await ns.root.shutdown("infinity")
-        for proc in ns.processes():  # processes started outside the root's tree
-            await proc.shutdown(5.0)
-        ns._clear()
-        ns.dropped = True
-        del self._namespaces[ns.name]
+        """Drop ``ns`` once: a second drop while the first runs waits for it (from any thread)."""
+        if ns._dropping is not None:
+            await ns._dropping.wait()
+            return
+        ns._dropping = done = trio.Event()
+        try:
+            for hook in ns._drop_hooks:
+                try:
+                    hook()
+                except Exception:
+                    log.exception("drop hook %r of %r raised", hook, ns.name)
+            if ns.root is not None:
+                await ns.root.shutdown("infinity")
+            for proc in ns.processes():  # processes started outside the root's tree
+                await proc.shutdown(5.0)
+            ns._clear()
+            ns.dropped = True
+            self._namespaces.pop(ns.name, None)  # listed until nothing in it runs
+        finally:
+            if not ns.dropped:  # interrupted: it stays listed, and a later drop tries again
+                ns._dropping = None
+            done.set()
 
     # ----- processes and crashes ------------------------------------------------------------
 

@@ -43,10 +43,16 @@ class RuntimeThread:
         return self._token is not None and self._thread is not None and self._thread.is_alive()
 
     def start(self, timeout: float = 10.0) -> Runtime:
-        """Start the thread and wait until the runtime is running."""
+        """Start the thread and wait until the runtime is running (one thread at a time: a
+        previous run still stopping is waited for first)."""
         if self.running:
             assert self.runtime is not None
             return self.runtime
+        previous = self._thread
+        if previous is not None and previous.is_alive():
+            previous.join(self.shutdown_timeout + 5)
+            if previous.is_alive():
+                raise RuntimeNotRunning("the previous runtime is still stopping; try again in a moment")
         self._ready.clear()
         self._error = None
         self._thread = threading.Thread(target=self._main, name="scope_ext-runtime", daemon=True)
@@ -54,7 +60,8 @@ class RuntimeThread:
         if not self._ready.wait(timeout):
             raise RuntimeNotRunning(f"the runtime did not start within {timeout} s")
         if self._error is not None:
-            raise RuntimeNotRunning("the runtime failed to start") from self._error
+            error = self._error
+            raise RuntimeNotRunning(f"the runtime failed to start: {type(error).__name__}: {error}") from error
         assert self.runtime is not None
         return self.runtime
 
@@ -132,5 +139,6 @@ class RuntimeThread:
             except trio.RunFinishedError:
                 pass
         thread.join(self.shutdown_timeout + 5 if timeout is None else timeout)
-        self._thread = None
+        if not thread.is_alive():  # else keep it: start() must not run a second runtime beside it
+            self._thread = None
         self.runtime = None
