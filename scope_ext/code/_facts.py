@@ -18,6 +18,7 @@ import re
 import symtable
 
 from . import _extract_ast, _extract_tree
+from ._files import NotRegular, read_regular
 from ._records import (
     CallFact,
     ClassFact,
@@ -124,8 +125,9 @@ def facts_of(root: str, path: str, strict: bool = False, trees: TreeCache | None
         size = os.path.getsize(path)
         if size > MAX_BYTES:
             return FileFacts(path, module, "", size, 0, ErrorFact(None, f"file too large ({size} bytes)"))
-        with open(path, "rb") as file:
-            data = file.read()
+        data = read_regular(path)
+    except NotRegular:
+        return FileFacts(path, module, "", 0, 0, ErrorFact(None, "not a regular file (a FIFO, socket or device)"))
     except OSError as exc:
         return FileFacts(path, module, "", 0, 0, ErrorFact(None, f"unreadable: {exc.strerror or exc}"))
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()

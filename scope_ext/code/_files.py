@@ -1,9 +1,14 @@
 """Which files of a root get indexed: ``*.py`` (or configured globs), minus ``.gitignore`` and
-excluded globs, following symlinked folders once (a loop becomes an error entry, not a hang)."""
+excluded globs, following symlinked folders once (a loop becomes an error entry, not a hang).
+
+Only regular files are read (:func:`read_regular`): a FIFO, socket or device named ``x.py`` becomes
+an error entry instead of a read that never returns, and a folder named ``x.py`` is a folder.
+A file name that is not valid UTF-8 cannot be stored in the index; it is reported instead."""
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -14,10 +19,46 @@ DEFAULT_EXCLUDE = (".git/", "__pycache__/", ".venv/", "node_modules/", ".tox/", 
 
 
 class Found(NamedTuple):
-    """The files to index (absolute paths with size and mtime) and folders skipped as loops."""
+    """The files to index (absolute paths with size and mtime), folders skipped as loops, and
+    files whose names are not valid UTF-8 (shown with their bytes escaped)."""
 
     files: dict[str, tuple[int, int]]
     loops: list[str]
+    bad_names: list[str]
+
+
+class NotRegular(OSError):
+    """The path is not a regular file (a FIFO, socket, device or folder)."""
+
+
+def read_regular(path: str) -> bytes:
+    """The bytes of the regular file at ``path``; raises :class:`NotRegular` for anything else
+    (opened without blocking, so a FIFO never hangs the reader) or OSError."""
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a socket cannot even be opened
+        raise NotRegular(f"not a regular file: {path}")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegular(f"not a regular file: {path}")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read()
+    finally:
+        os.close(fd)
+
+
+def storable(path: str) -> bool:
+    """Whether ``path`` is valid UTF-8, as the index stores paths (os.walk escapes other bytes)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def display_path(path: str) -> str:
+    """``path`` as text that can be stored and shown (undecodable bytes escaped)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 class FileFilter:
@@ -45,9 +86,20 @@ class FileFilter:
         return FileFilter(self.root, *self._options)
 
     def wants(self, rel: str) -> bool:
-        """Whether the file at ``rel`` (relative, with ``/`` or ``os.sep``) is indexed."""
+        """Whether the file at ``rel`` (relative, with ``/`` or ``os.sep``) is indexed: an include
+        glob must match the file itself (``*.py`` matching a folder ``x.py/`` does not count)."""
         rel = rel.replace(os.sep, "/")
-        return self.include.match_file(rel) and not self.exclude.match_file(rel)
+        return self._included(rel) and not self.exclude.match_file(rel)
+
+    def _included(self, rel: str) -> bool:
+        included = False
+        for pattern in self.include.patterns:
+            if pattern.include is None or pattern.regex is None:
+                continue
+            match = pattern.regex.match(rel)
+            if match is not None and not match.groupdict().get("ps_d"):
+                included = bool(pattern.include)  # the last matching pattern decides, as in gitignore
+        return included
 
     def skips_dir(self, rel: str) -> bool:
         """Whether the folder at ``rel`` is left out entirely."""
@@ -58,6 +110,7 @@ def discover(files: FileFilter) -> Found:
     """Walk the root; see the module docstring."""
     found: dict[str, tuple[int, int]] = {}
     loops: list[str] = []
+    bad_names: list[str] = []
     seen: set[tuple[int, int]] = set()
     for folder, dirs, names in os.walk(files.root, followlinks=True):
         info = os.stat(folder)
@@ -72,10 +125,14 @@ def discover(files: FileFilter) -> Found:
             path = os.path.join(folder, name)
             if not files.wants(os.path.normpath(os.path.join(rel_folder, name))):
                 continue
+            if not storable(path):
+                bad_names.append(display_path(path))
+                continue
             try:
-                stat = os.stat(path)
+                info = os.stat(path)
             except OSError:
                 found[path] = (-1, -1)  # broken link or unreadable: indexed as an error entry
                 continue
-            found[path] = (stat.st_size, stat.st_mtime_ns)
-    return Found(found, loops)
+            # not a regular file: an error entry too (reading it says why)
+            found[path] = (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else (-1, -1)
+    return Found(found, loops, bad_names)

@@ -12,6 +12,7 @@ import re
 from typing import NamedTuple
 
 from ..runtime._exceptions import ScopeError
+from ._files import read_regular
 
 _METAVARIABLE = re.compile(r"\$\$?\$?([A-Z_][A-Z0-9_]*)")
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -65,9 +66,8 @@ def grep_files(pattern: str, paths: list[str]) -> list[Match]:
     found: list[Match] = []
     for path in paths:
         try:
-            with open(path, encoding="utf-8", errors="replace") as file:
-                source = file.read()
-        except OSError:
+            source = read_regular(path).decode("utf-8", "replace")
+        except OSError:  # gone, unreadable, or not a regular file
             continue
         for node in SgRoot(source, "python").root().find_all(pattern=pattern):
             start = node.range().start

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import stat
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from ..runtime._process import Refused
 from ..runtime._service import Service, call
 from ..runtime._task_supervisor import task_map
 from ._errors import CodeError
-from ._files import discover
+from ._files import Found, discover, display_path, storable
 from ._grep import Match
 from ._index_run import IndexRun
 from ._repository import IndexedFile, index_files
@@ -143,16 +144,19 @@ class ParserService(Service):
             known: dict[str, tuple[int, int, str]] = await call(repo, _Known(), None)
             current = {os.path.relpath(p, root): p for p in found.files}
             gone = [rel for rel in known if rel not in current]
-            stats = found.files
-            for loop in found.loops:
-                layer.foundation.report(
-                    "scope.code.file.failed", {"path": loop, "line": None, "message": "symlink loop"}
-                )
         else:
-            stats = await trio.to_thread.run_sync(_stat_all, paths)
-            current = {os.path.relpath(p, root): p for p in paths if p in stats}
-            gone = [os.path.relpath(p, root) for p in paths if p not in stats]
+            found = await trio.to_thread.run_sync(_stat_all, paths)
+            current = {os.path.relpath(p, root): p for p in paths if p in found.files}
+            gone = [os.path.relpath(p, root) for p in paths if p not in found.files and storable(p)]
             known = {}
+        stats = found.files
+        for loop in found.loops:
+            layer.foundation.report("scope.code.file.failed", {"path": loop, "line": None, "message": "symlink loop"})
+        for name in found.bad_names:
+            layer.foundation.report(
+                "scope.code.file.failed",
+                {"path": name, "line": None, "message": "the file name is not valid UTF-8 (renamed, it is indexed)"},
+            )
         if gone:
             run.files_removed = await call(repo, _Forget(gone), None)
             for rel in gone:
@@ -221,14 +225,19 @@ class ParserService(Service):
             await self.pool.aclose()
 
 
-def _stat_all(paths: list[str]) -> dict[str, tuple[int, int]]:
-    """``path -> (size, mtime_ns)`` of the paths that exist (files only)."""
-    found = {}
+def _stat_all(paths: list[str]) -> Found:
+    """What :func:`discover` finds, for just ``paths``: those that exist and are not folders."""
+    found: dict[str, tuple[int, int]] = {}
+    bad_names = []
     for path in paths:
         try:
             info = os.stat(path)
         except OSError:
             continue
-        if not os.path.isdir(path):
-            found[path] = (info.st_size, info.st_mtime_ns)
-    return found
+        if stat.S_ISDIR(info.st_mode):
+            continue
+        if not storable(path):
+            bad_names.append(display_path(path))
+            continue
+        found[path] = (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else (-1, -1)
+    return Found(found, [], bad_names)

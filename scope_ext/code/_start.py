@@ -14,7 +14,7 @@ from ..runtime._supervisor import ChildSpec, Supervisor
 from ..runtime._task_supervisor import TaskSupervisor
 from ._analysis_service import AnalysisService
 from ._errors import CodeError
-from ._files import FileFilter
+from ._files import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, FileFilter
 from ._layer import CodeLayer, find_code_layer
 from ._parser_service import ParserService
 from ._query_service import QueryService
@@ -49,7 +49,7 @@ async def start_code_layer(
     root = os.path.abspath(os.fspath(root))
     if not os.path.isdir(root):
         raise CodeError(f"cannot index {root}: not a folder")
-    files = FileFilter(root, include or ("*.py",), (*(exclude or ()), ".git/", "__pycache__/", ".scope_ext/"))
+    files = FileFilter(root, include or DEFAULT_INCLUDE, (*DEFAULT_EXCLUDE, ".scope_ext/", *(exclude or ())))
     await foundation.config.extend(CODE_SETTINGS)
     if dask is not None:
         await foundation.config.update("code.parser.dask", dask)
