@@ -98,3 +98,16 @@ def test_sidebar_follows_the_runtime_stopping_and_the_extension_unloading(kernel
     assert [m["runtime"] for m in messages(kernel, comm_id, 3)][:1] == ["running"]
     kernel.kc.execute("%unload_ext scope_ext")
     assert {"t": "closed"} in messages(kernel, comm_id, 3)
+
+
+def test_a_flood_of_sidebar_messages_leaves_the_kernel_answering(kernel):
+    kernel.ok("%load_ext scope_ext")
+    comm_id = open_sidebar(kernel)
+    messages(kernel, comm_id, 1)
+    for i in range(10_000):  # a page gone wrong: pause and resume, again and again
+        send(kernel, comm_id, {"t": "pause", "value": bool(i % 2)})
+    send(kernel, comm_id, "not an object")
+    answers = messages(kernel, comm_id, 5)
+    assert [m for m in answers if m.get("t") == "error"] == [{"t": "error", "message": "too many messages; slow down"}]
+    assert len([m for m in answers if m.get("t") == "paused"]) < 2_000  # the burst and the rate, not the flood
+    assert kernel.ok("print('still here')", timeout=60)["stdout"] == "still here\n"

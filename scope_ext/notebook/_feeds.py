@@ -136,6 +136,31 @@ class EventTail:
         return rows
 
 
+class RequestGate:
+    """What a page may ask of a view or sidebar: objects with a string ``t`` only, at most
+    ``rate`` a second with bursts up to ``burst`` (a page that floods is refused, not served)."""
+
+    def __init__(self, rate: float = 50.0, burst: int = 100) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.refused = 0
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def admit(self, content: Any) -> str | None:
+        """None if ``content`` may be handled now, else why not."""
+        if not isinstance(content, dict) or not isinstance(content.get("t"), str):
+            return "a message is an object with a string field 't'"
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1:
+            self.refused += 1
+            return "too many messages; slow down"
+        self._tokens -= 1
+        return None
+
+
 class Feed(Protocol):
     """What the publisher drives: a live view, or the Scope sidebar's feed."""
 

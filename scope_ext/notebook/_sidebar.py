@@ -21,7 +21,7 @@ from ..foundation_layer._foundation import find_foundation
 from ..foundation_layer._health import assess
 from ..runtime._runtime import Runtime
 from ..runtime._thread import RuntimeThread
-from ._feeds import EventTail, Publisher, TreeDiff
+from ._feeds import EventTail, Publisher, RequestGate, TreeDiff
 
 log = logging.getLogger("scope_ext.sidebar")
 TARGET = "scope_ext.sidebar"
@@ -47,6 +47,7 @@ class SidebarFeed:
         self._namespaces: list[dict[str, Any]] | None = None
         self._tree = TreeDiff()
         self._events = EventTail(SIDEBAR_EVENTS, SIDEBAR_EVENTS * 4)
+        self._gate = RequestGate()
         comm.on_msg(self._on_message)
         comm.on_close(self._on_close)
         self.publish(reset=True)  # a new sidebar gets everything, paused or not
@@ -98,8 +99,13 @@ class SidebarFeed:
         return message
 
     def _on_message(self, msg: dict[str, Any]) -> None:
-        content = msg["content"]["data"]
-        kind = content.get("t")
+        content = msg.get("content", {}).get("data") if isinstance(msg, dict) else None
+        problem = self._gate.admit(content)
+        if problem is not None:
+            if self._gate.refused <= 1:  # a flood is told once
+                self.comm.send({"t": "error", "message": problem})
+            return
+        kind = content["t"]
         if kind == "visible":
             self.visible = bool(content.get("value"))
         elif kind == "pause":
@@ -109,7 +115,7 @@ class SidebarFeed:
                     feed.tell_paused()
             self.publisher.wake()
         else:
-            log.warning("the Scope sidebar sent an unknown message %r", content)
+            self.comm.send({"t": "error", "message": f"the sidebar's kernel end knows no message {kind!r}"})
 
     def _on_close(self, _msg: Any) -> None:
         self.closed = True

@@ -32,6 +32,7 @@ from .._display import render_html
 from .._result_table import QueryResult
 from ..foundation_layer._event_log import json_safe
 from ..foundation_layer._foundation import find_foundation
+from ..runtime._exceptions import ScopeError
 from ..runtime._snapshot import RuntimeSnapshot
 from ..runtime._supervisor import restart_service, supervised, terminate_child
 from ..runtime._thread import RuntimeThread
@@ -43,6 +44,7 @@ from ._feeds import (
     TIMELINE_RING,
     EventTail,
     Publisher,
+    RequestGate,
     TreeDiff,
     snapshot,
     tree_nodes,
@@ -70,6 +72,7 @@ class LiveView(anywidget.AnyWidget):
         self.due = 0.0
         self.messages_sent = 0
         self.bytes_sent = 0
+        self._gate = RequestGate()
         self.on_msg(self._on_message)
         Publisher.of(thread).add(self)
 
@@ -97,16 +100,31 @@ class LiveView(anywidget.AnyWidget):
         self.messages_sent += 1
         self.bytes_sent += len(json.dumps(message))
 
-    def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        kind = content.get("t")
-        if kind == "hello":  # a view rendered; a page with nothing yet gets everything
-            if content.get("fresh", True):
-                self.publish(reset=True)
-            self.visible = True
-        elif kind == "visible":
-            self.visible = bool(content.get("value"))
-        else:
-            self.on_request(content)
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        problem = self._gate.admit(content)
+        if problem is not None:
+            if self._gate.refused <= 1:  # a flood is told once, not answered message by message
+                self._answer_error(problem)
+            return
+        try:
+            kind = content["t"]
+            if kind == "hello":  # a view rendered; a page with nothing yet gets everything
+                if content.get("fresh", True):
+                    self.publish(reset=True)
+                self.visible = True
+            elif kind == "visible":
+                self.visible = bool(content.get("value"))
+            else:
+                self.on_request(content)
+        except Exception as exc:  # a stopped runtime, a dead service: an answer, never a traceback
+            log.debug("%r could not answer %r", self, content, exc_info=True)
+            self._answer_error(f"{type(exc).__name__}: {exc}")
+
+    def _answer_error(self, message: str) -> None:
+        try:
+            self._post({"t": "error", "message": message})
+        except Exception:  # the comm is closed: nobody to tell
+            log.debug("could not tell the page %r", message, exc_info=True)
 
     def on_request(self, content: dict[str, Any]) -> None:
         """A view's own requests from the page."""
@@ -154,10 +172,21 @@ class TreeView(LiveView):
             self._post(self.details(str(content.get("path"))))
         elif kind == "action" and content.get("action") in ("restart", "terminate"):
             self._post(self.act(str(content["action"]), str(content.get("path"))))
+        else:
+            self._answer_error(f"a tree view answers details and actions, not {kind!r}")
+
+    def _outside(self, name: str) -> str | None:
+        """Why ``name`` is not this view's to act on, if it is not."""
+        if self.namespace is not None and name != self.namespace:
+            return f"this view shows namespace {self.namespace!r}, not {name!r}"
+        return None
 
     def details(self, path: str) -> dict[str, Any]:
         """Last exception (with traceback) and recent events of the node at ``path``."""
         name, *ids = path.split("/")
+        outside = self._outside(name)
+        if outside is not None:
+            return {"t": "details", "path": path, "error": None, "traceback": None, "events": [], "note": outside}
         snap = self.snapshot()
         node = next((ns.root for ns in snap.namespaces if ns.name == name), None)
         for part in ids:
@@ -169,26 +198,34 @@ class TreeView(LiveView):
             if rt is not None and name in {n.name for n in snap.namespaces}
             else None
         )
+        note = None
         if found is not None and node is not None:
             source = str(node.id)
-            recent = self._thread.run(
-                lambda: found.events.query(
-                    where=lambda data: isinstance(data, dict) and data.get("id") == source, limit=20, order="desc"
+            try:
+                recent = self._thread.run(
+                    lambda: found.events.query(
+                        where=lambda data: isinstance(data, dict) and data.get("id") == source, limit=20, order="desc"
+                    )
                 )
-            )
-            events = [{"id": e.id, "type": e.type, "data": json_safe(e.data)} for e in recent]
+                events = [{"id": e.id, "type": e.type, "data": json_safe(e.data)} for e in recent]
+            except ScopeError as exc:  # the event store is down or restarting: the rest still answers
+                note = f"recent events unavailable: {exc}"
         return {
             "t": "details",
             "path": path,
             "error": None if node is None else node.last_error,
             "traceback": None if node is None else node.last_traceback,
             "events": events,
+            "note": note,
         }
 
     def act(self, action: str, path: str) -> dict[str, Any]:
         """Restart or terminate the service at ``path`` (in the runtime thread)."""
         name, *ids = path.split("/")
         rt = self._thread.runtime
+        outside = self._outside(name)
+        if outside is not None:
+            return {"t": "action", "ok": False, "message": outside}
         if rt is None or not ids:
             return {"t": "action", "ok": False, "message": f"cannot {action} {path}"}
 

@@ -210,6 +210,12 @@ function renderTree({ model, el }, entry) {
         events.append(item);
       }
       panel.append(pre, events);
+      if (details.note) {  // e.g. the event store is restarting: the rest still answered
+        const note = document.createElement("div");
+        note.className = "scope-ext-note";
+        note.textContent = details.note;
+        panel.append(note);
+      }
     }
   }
 
@@ -226,7 +232,7 @@ function renderTree({ model, el }, entry) {
     } else if (msg.t === "details" && msg.path === selected) {
       details = msg;
       drawDetails();
-    } else if (msg.t === "action") {
+    } else if (msg.t === "action" || msg.t === "error") {  // an answer, or a request refused
       const note = document.createElement("div");
       note.className = "scope-ext-note";
       note.textContent = msg.message;
