@@ -254,3 +254,28 @@ def test_progress_view_follows_an_index_run_to_its_end(thread, tmp_path):
     text, line, snapshot = view.saved()
     assert snapshot["kind"] == "progress" and "40/40 files" in line
     view.close()
+
+
+def test_the_event_feed_loses_nothing_while_one_store_is_down(thread):
+    from scope_ext.notebook._feeds import EventTail
+
+    thread.run(lambda: sx.start_isolated_services("other"))
+    production = thread.run_sync(lambda: sx.foundation("production"))
+    other = thread.run_sync(lambda: sx.foundation("other"))
+
+    async def foundation_supervisor():
+        root = thread.runtime.namespace("other").root
+        return [c.process for c in await sx.which_children(root) if c.id == "foundation"][0]
+
+    supervisor = thread.run(foundation_supervisor)
+    tail = EventTail(1000, 1000)
+    tail.next(thread)
+    thread.run(lambda: sx.terminate_child(supervisor, "events"))  # other's store is down for a while
+    thread.run_sync(lambda: production.events.store_nowait("seen.now", 1))
+    thread.run_sync(lambda: other.events.store_nowait("seen.later", 2))  # waits in other's outbox
+    thread.run(lambda: production.events.flush())
+    assert [row[3] for row in tail.next(thread)] == ["seen.now"]
+    thread.run(lambda: sx.restart_child(supervisor, "events"))
+    thread.run(lambda: other.events.flush())
+    assert "seen.later" in [row[3] for row in tail.next(thread)]  # its turn came; nothing was lost
+    thread.run(lambda: sx.cleanup("other"))

@@ -9,6 +9,7 @@ as a ``scope.events.dropped`` event. The outbox outlives the store process: even
 the store restarts wait there (up to ``events.outbox_size``, the rest counted as dropped) and are
 ingested when it is back. An event's timestamp is the time of its ``store`` / ``store_batch`` call.
 
+Without a file the in-memory log itself outlives a store restart (its history and ids go on).
 With ``events.path`` set, events are also written to a SQLite file in batches, at most
 ``events.commit_interval`` seconds apart, from a worker thread; reopening the file restores them.
 """
@@ -106,6 +107,8 @@ class Outbox:
         self.drops_reported = 0
         #: False once the namespace shuts down: producers are refused with ShuttingDown.
         self.accepting = True
+        #: The in-memory event log, kept here so a restarted store goes on with it.
+        self.log: EventLog | None = None
 
 
 class EventStore(Service):
@@ -123,8 +126,10 @@ class EventStore(Service):
         self.pending: list[Row] = []
         self.write_lock = trio.Lock()
         path = config.get("events.path")
-        if path is None:
-            self.log = EventLog(outbox.namespace.name)
+        if path is None:  # in memory: the log outlives a restart of its store (history and ids go on)
+            if outbox.log is None:
+                outbox.log = EventLog(outbox.namespace.name)
+            self.log = outbox.log
         else:
             self.db = await trio.to_thread.run_sync(EventDB, path)
             next_id, restored = await trio.to_thread.run_sync(self._load, self.db)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from ..foundation_layer._event_log import Event, json_safe
 from ..foundation_layer._foundation import Foundation, find_foundation
+from ..runtime._exceptions import ScopeError
 from ..runtime._snapshot import NodeSnapshot, RuntimeSnapshot
 from ..runtime._thread import RuntimeThread
 
@@ -122,11 +123,15 @@ class EventTail:
         rows: list[list[Any]] = []
         for name, found in foundations(thread):
             after = self._last.get(name)
-            if after is None:
-                events = thread.run(lambda f=found: f.events.query(limit=self.history, order="desc"))
-                events.reverse()
-            else:
-                events = thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=self.limit))
+            try:  # one store down or restarting must not cost the others' rows: its turn comes later
+                if after is None:
+                    events = thread.run(lambda f=found: f.events.query(limit=self.history, order="desc"))
+                    events.reverse()
+                else:
+                    events = thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=self.limit))
+            except ScopeError:
+                log.debug("events of %r unavailable this round", name, exc_info=True)
+                continue
             if events:
                 self._last[name] = events[-1].id
             elif after is None:
