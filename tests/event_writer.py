@@ -1,8 +1,9 @@
 """A process that stores events into a SQLite-backed store as fast as it can, until killed.
 
-    python tests/event_writer.py PATH [COMMIT_INTERVAL]
+    python tests/event_writer.py PATH [COMMIT_INTERVAL] [tight]
 
-Prints ``ready`` once events are flowing. Each event's data holds its production time.
+Prints ``ready`` once events are flowing. Each event's data holds its production time. ``tight``
+stores one event at a time in a loop with no other await (the store must still get to commit).
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ async def main(rt: sx.Runtime) -> None:
     f = await sx.start_foundation(
         rt.production, overrides={"events.path": sys.argv[1], "events.commit_interval": interval}
     )
+    tight = sys.argv[3:] == ["tight"]
     announced = False
     while True:
-        await f.events.store_batch([("writer.tick", {"t": time.time()}) for _ in range(50)])
-        await trio.sleep(0.001)
+        if tight:
+            for _ in range(1000):
+                await f.events.store("writer.tick", {"t": time.time()})
+        else:
+            await f.events.store_batch([("writer.tick", {"t": time.time()}) for _ in range(50)])
+            await trio.sleep(0.001)
         if not announced:
             await f.events.flush()
             print("ready", flush=True)

@@ -175,10 +175,11 @@ def test_persistence_reopen_restores_and_schema_version_guards(tmp_path):
         EventDB(path)
 
 
-def test_sigkill_mid_ingest_loses_at_most_the_last_commit_interval(tmp_path):
+@pytest.mark.parametrize("mode", ["batches", "tight"])  # tight: one store() after another, no other await
+def test_sigkill_mid_ingest_loses_at_most_the_last_commit_interval(tmp_path, mode):
     path = tmp_path / "events.sqlite"
     writer = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("event_writer.py")), str(path), "0.05"],
+        [sys.executable, str(Path(__file__).with_name("event_writer.py")), str(path), "0.05", mode],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -198,7 +199,10 @@ def test_sigkill_mid_ingest_loses_at_most_the_last_commit_interval(tmp_path):
     ids = [row[0] for row in rows]
     newest = max(row[7]["t"] for row in rows if row[1] == "writer.tick")
     assert len(rows) > 1000 and ids == list(range(1, len(rows) + 1))  # whole segments only: no holes
-    assert killed_at - newest <= 0.05 + 0.3, f"lost {killed_at - newest:.3f} s of events"
+    # Batches: at most the last commit interval is lost. A tight loop outruns the disk, so what is
+    # lost is also what waits in the outbox (up to events.outbox_size) - but commits kept coming.
+    allowed = 0.05 + 0.3 if mode == "batches" else 2.0
+    assert killed_at - newest <= allowed, f"lost {killed_at - newest:.3f} s of events"
     count = len(rows)
 
     async def reopen(rt, f):

@@ -25,7 +25,7 @@ import trio
 from ..runtime._exceptions import MailboxFull, ScopeError
 from ..runtime._mailbox import INFO
 from ..runtime._process import Refused
-from ..runtime._service import Service, call
+from ..runtime._service import Service, call, pace
 from ._config import ConfigChanged, ConfigClient
 from ._event_db import EventDB
 from ._event_log import Event, EventLog, Item, Order, Row, check_items
@@ -291,6 +291,7 @@ class EventsClient:
         outbox = self._outbox
         taken = self._offer(items)
         if taken == len(items):
+            await pace()  # a producer that never waits still lets the store ingest and commit
             return
         deadline = trio.current_time() + outbox.send_timeout
         while taken < len(items):

@@ -47,6 +47,19 @@ NOREPLY: Any = _NoReply()
 
 #: Messages a server handles in a row before it lets other tasks run.
 _FAIRNESS = 64
+#: Sends (casts, infos, events) a producer makes in a row before it lets other tasks run: a send
+#: that finds room never waits, so a tight loop of them would hold the runtime's thread.
+_SENDS_PER_CHECKPOINT = 64
+_sends = 0
+
+
+async def pace() -> None:
+    """Count one send; every so often, let the other tasks run (timers, services, commits)."""
+    global _sends
+    _sends += 1
+    if _sends >= _SENDS_PER_CHECKPOINT:
+        _sends = 0
+        await trio.lowlevel.checkpoint()
 
 
 class Service:
@@ -282,10 +295,13 @@ async def send(target: Target, message: Any) -> None:
 
 async def _post(proc: Process, kind: int, message: Any) -> None:
     mailbox = proc.mailbox
-    if mailbox is not None and len(mailbox) < mailbox.capacity and proc.status != "stopped":
-        mailbox.deliver(kind, message, None)
-    else:
-        await proc._put(kind, message, None, mailbox.send_timeout if mailbox is not None else 0.0)
+    try:
+        if mailbox is not None and len(mailbox) < mailbox.capacity and proc.status != "stopped":
+            mailbox.deliver(kind, message, None)
+        else:
+            await proc._put(kind, message, None, mailbox.send_timeout if mailbox is not None else 0.0)
+    finally:  # delivered or refused, a loop of sends still lets the receiver run
+        await pace()
 
 
 def cast_nowait(target: Target, message: Any) -> None:
