@@ -86,7 +86,7 @@ def test_sql_is_read_only_and_errors_are_clear(tmp_path):
 
     async def main(rt, code):
         await (await code.index()).wait()
-        with pytest.raises(CodeError, match="readonly"):
+        with pytest.raises(CodeError, match="SQL refused: not authorized"):
             await code.sql("DELETE FROM functions")
         with pytest.raises(CodeError, match="no such table: funcs"):
             await code.sql("SELECT * FROM funcs")

@@ -99,10 +99,19 @@ def test_retention_by_count_and_age_prunes_in_the_background():
 def test_wait_policy_slows_producers_instead_of_growing():
     async def main(rt, f):
         longest = 0
-        for i in range(30_000):  # never yields while there is room: the outbox fills, then producers wait
-            await f.events.store("flood", i)
-            longest = max(longest, f.outbox.count)
-        assert longest == 1000  # bounded by events.outbox_size
+
+        async def watch():
+            nonlocal longest
+            while True:
+                longest = max(longest, f.outbox.count)
+                await trio.sleep(0)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watch)
+            for start in range(0, 30_000, 3_000):  # each batch is three outboxes: producers must wait
+                await f.events.store_batch([("flood", i) for i in range(start, start + 3_000)])
+            nursery.cancel_scope.cancel()
+        assert 0 < longest <= 1000  # bounded by events.outbox_size
         assert (await f.events.stats()).dropped == 0
         assert [e.data for e in await f.events.query(types="flood")] == list(range(30_000))
 
@@ -112,11 +121,13 @@ def test_wait_policy_slows_producers_instead_of_growing():
 def test_drop_policy_counts_and_reports_every_drop():
     async def main(rt, f):
         await f.config.update("events.overflow", "drop")
-        for i in range(30_000):  # never waits: past 1,000 waiting events, the rest is dropped
-            await f.events.store("flood", i)
+        for start in range(0, 30_000, 3_000):  # never waits: past 1,000 waiting events, the rest is dropped
+            await f.events.store_batch([("flood", i) for i in range(start, start + 3_000)])
+        for i in range(5_000):  # store_nowait never waits either: a full outbox drops
+            f.events.store_nowait("flood", i)
         stats = await f.events.stats()
         stored = len(await f.events.query(types="flood"))
-        assert stats.dropped > 0 and stored + stats.dropped == 30_000
+        assert stats.dropped > 0 and stored + stats.dropped == 35_000
         await trio.sleep(1.2)  # the store's tick reports the drops
         reports = await f.events.query(types="scope.events.dropped")
         assert sum(e.data["count"] for e in reports) == stats.dropped

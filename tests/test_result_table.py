@@ -10,9 +10,7 @@ from scope_ext import QueryResult
 def test_results_display_and_convert():
     result = QueryResult("functions", ("fullname", "complexity"), [("a.<b>", 3)])
     assert list(result) == [{"fullname": "a.<b>", "complexity": 3}] and result[0]["complexity"] == 3
-    assert (
-        "&lt;b&gt;" in result._repr_mimebundle_()["text/html"] and repr(result) == "<QueryResult 'functions': 1 rows>"
-    )
+    assert "&lt;b&gt;" in result._repr_mimebundle_()["text/html"] and repr(result) == "<QueryResult 'functions': 1 row>"
     from rich.console import Console
 
     console = Console(record=True, width=80, color_system=None)
