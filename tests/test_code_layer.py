@@ -238,3 +238,32 @@ def test_a_run_ends_only_when_its_index_is_ready_and_says_so_when_interrupted(tm
         assert second.status == "failed"
 
     with_code(tmp_path, main)
+
+
+def test_cached_answers_follow_every_change_even_across_a_repository_restart(tmp_path):
+    (tmp_path / "a.py").write_text("def one():\n    pass\n")
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        assert [r["fullname"] for r in await code.query("functions")] == ["a.one"]  # now cached
+        before = code.version
+        (layer,) = [c for c in await sx.which_children(rt.production.root) if c.id == "code"]
+        await sx.terminate_child(layer.process, "code.repository")
+        await sx.restart_child(layer.process, "code.repository")  # a new writer: its counts start over
+        (tmp_path / "b.py").write_text("def two():\n    pass\n")
+        await (await code.index()).wait()
+        assert code.version > before  # the layer's version never goes back
+        assert [r["fullname"] for r in await code.query("functions")] == ["a.one", "b.two"]
+
+    with_code(tmp_path, main)
+
+
+def test_spacing_inside_a_quoted_value_is_part_of_the_value(tmp_path):
+    (tmp_path / "m.py").write_text('def f():\n    """two  spaces"""\n\n\ndef g():\n    """two spaces"""\n')
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        assert [r["fullname"] for r in await code.query("functions where doc = 'two  spaces'")] == ["m.f"]
+        assert [r["fullname"] for r in await code.query("functions  where doc = 'two spaces'")] == ["m.g"]
+
+    with_code(tmp_path, main)

@@ -70,9 +70,15 @@ class CodeLayer:
             if index_path is not None
             else f"file:scope_ext_code_{next(_memory_indexes)}?mode=memory&cache=shared"
         )
+        #: Grows with every change of the index (never back, even across a repository restart),
+        #: so a cached answer is reused only while nothing changed since it was computed.
         self.version = 0
         self.trees = TreeCache(foundation.config.get("code.cache.max_mb") * 1024 * 1024)
         self._keepalive: sqlite3.Connection | None = None
+
+    def changed(self) -> None:
+        """The index changed: answers cached before now are stale."""
+        self.version += 1
 
     def __repr__(self) -> str:
         return f"<CodeLayer of {self.namespace.name!r} on {self.root}>"

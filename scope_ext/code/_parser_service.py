@@ -105,7 +105,7 @@ class ParserService(Service):
                 if run.files_done or run.files_removed:  # something changed: resolve imports again
                     scope = None if paths is None or run._scope.cancelled_caught else changed
                     await call(layer.namespace.via("code.analysis"), _Resolve(scope), None)
-                    layer.version += 1
+                    layer.changed()
                 outcome = "cancelled" if run._scope.cancelled_caught else "done"
             finally:
                 if bulk:  # after resolving: updating rows is cheaper before their indexes exist

@@ -25,7 +25,7 @@ class QueryService(Service):
     async def handle_call(self, request: Any, caller: Any) -> Any:
         if type(request) is not _Ask:
             return Service.handle_call(self, request, caller)
-        text = " ".join(request.text.split())
+        text = request.text.strip()  # as asked: spacing inside quoted values is part of the value
         cached = self.cache.get(text)
         if cached is not None and cached[0] == self.layer.version:
             return cached[1]

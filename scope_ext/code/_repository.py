@@ -251,7 +251,6 @@ class Repository:
                 f"code index {uri} has schema version {found.get('schema_version')}; this "
                 f"scope_ext writes version {SCHEMA_VERSION}: delete it to index again"
             )
-        self.version = 0  # bumped on every write, so query caches know when to forget
         self._next_id: int | None = None
 
     def begin_bulk(self) -> bool:
@@ -319,7 +318,6 @@ class Repository:
                 "INSERT INTO class_bases SELECT c.id, b.value FROM classes c, json_each(c.bases) b WHERE c.id > ?",
                 (last_class,),
             )
-        self.version += 1
         return len(batch)
 
     def _delete(self, rel: str) -> int:
@@ -335,7 +333,6 @@ class Repository:
         with self.conn:
             self.conn.execute("BEGIN")
             removed = sum(self._delete(p) for p in paths)
-        self.version += 1
         return removed
 
     def close(self) -> None:

@@ -42,18 +42,17 @@ class RepositoryService(Service):
             return self.bulk
         elif kind is _Resolve:
             counts = await trio.to_thread.run_sync(self._resolve, request.paths)
-            self.layer.version = self.repo.version
+            self.layer.changed()
             return counts
         else:
             return Service.handle_call(self, request, caller)
-        self.layer.version = self.repo.version
+        self.layer.changed()
         return written
 
     def _resolve(self, paths: list[str] | None) -> dict[str, int]:
         with self.repo.conn:
             self.repo.conn.execute("BEGIN")
             counts = {"imports": resolve_imports(self.repo.conn, paths)}
-        self.repo.version += 1
         return counts
 
     async def terminate(self, reason: Any) -> None:
