@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ..runtime._exceptions import NotRunning, ServiceExited
 from ..runtime._process import Refused
 from ..runtime._service import Service, call
 from ..runtime._task_supervisor import task_map
@@ -111,6 +112,9 @@ class ParserService(Service):
                 if bulk:  # after resolving: updating rows is cheaper before their indexes exist
                     with trio.CancelScope(shield=True):
                         await call(repo, _Bulk(False), None)
+        except (NotRunning, ServiceExited) as exc:  # a service it needs stopped under it: the layer stops
+            outcome, run.error = "failed", CodeError(f"the index run was interrupted: {exc}")
+            run.error.__cause__ = exc
         except Exception as exc:  # the run failed, not the service: the caller sees it through the run
             outcome, run.error = "failed", exc
         finally:
