@@ -92,38 +92,36 @@ def test_isolated_namespaces_used_from_threads_at_once(scope_runtime):
 
 def test_namespaces_created_and_dropped_from_many_threads_at_once(scope_runtime):
     errors: list[BaseException] = []
+    created = 0
     barrier = threading.Barrier(6)
 
     def churn(worker: int) -> None:
+        nonlocal created
         barrier.wait()
         for i in range(4):
             name = f"churn-{i}"  # every worker fights over the same names
-            try:
-                scope_runtime.run(lambda n=name: sx.start_isolated_services(n))
-            except sx.NamespaceError as exc:
-                if "already exists" not in str(exc):
+            for step in (sx.start_isolated_services, sx.cleanup):
+                try:
+                    scope_runtime.run(lambda n=name, s=step: s(n))
+                    created += step is sx.start_isolated_services
+                except sx.ScopeError:  # it exists already, or another worker dropped it meanwhile: said clearly
+                    pass
+                except BaseException as exc:  # a raw KeyError here was the race
                     errors.append(exc)
-            try:
-                scope_runtime.run(lambda n=name: sx.cleanup(n))
-            except sx.NamespaceError as exc:
-                if "no namespace" not in str(exc):
-                    errors.append(exc)
-            except BaseException as exc:  # a KeyError here was the race
-                errors.append(exc)
 
     workers = [threading.Thread(target=churn, args=(w,)) for w in range(6)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(120)
-    assert errors == []
+    assert errors == [] and created > 0
     rt = scope_runtime.runtime
     names = scope_runtime.run_sync(lambda: [ns.name for ns in rt.namespaces()])
-    assert not [n for n in names if n.startswith("churn-")]
+    assert not [n for n in names if n.startswith("churn-")]  # every one made was dropped in the end...
     leftover = scope_runtime.run_sync(
         lambda: [p.label for p in rt.processes() if p.namespace.name.startswith("churn-")]
     )
-    assert leftover == []
+    assert leftover == []  # ...and nothing of them runs unlisted
 
 
 def test_dropping_one_namespace_twice_at_once_drops_it_once(in_runtime):
