@@ -133,6 +133,29 @@ def discover(files: FileFilter) -> Found:
             except OSError:
                 found[path] = (-1, -1)  # broken link or unreadable: indexed as an error entry
                 continue
-            # not a regular file: an error entry too (reading it says why)
-            found[path] = (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else (-1, -1)
+            found[path] = _entry(info)
     return Found(found, loops, bad_names)
+
+
+def stat_paths(paths: Iterable[str]) -> Found:
+    """What :func:`discover` finds, for just ``paths`` (changes seen in watch mode): those that
+    exist and are not folders."""
+    found: dict[str, tuple[int, int]] = {}
+    bad_names: list[str] = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:  # gone: the run forgets it
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            continue
+        if not storable(path):
+            bad_names.append(display_path(path))
+            continue
+        found[path] = _entry(info)
+    return Found(found, [], bad_names)
+
+
+def _entry(info: os.stat_result) -> tuple[int, int]:
+    """``(size, mtime_ns)`` of a regular file; anything else is an error entry (reading it says why)."""
+    return (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else (-1, -1)

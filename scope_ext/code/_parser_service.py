@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import stat
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from ..runtime._process import Refused
 from ..runtime._service import Service, call
 from ..runtime._task_supervisor import task_map
 from ._errors import CodeError
-from ._files import Found, discover, display_path, storable
+from ._files import discover, stat_paths, storable
 from ._grep import Match
 from ._index_run import IndexRun
 from ._repository import IndexedFile, index_files
@@ -149,7 +148,7 @@ class ParserService(Service):
             current = {os.path.relpath(p, root): p for p in found.files}
             gone = [rel for rel in known if rel not in current]
         else:
-            found = await trio.to_thread.run_sync(_stat_all, paths)
+            found = await trio.to_thread.run_sync(stat_paths, paths)
             current = {os.path.relpath(p, root): p for p in paths if p in found.files}
             gone = [os.path.relpath(p, root) for p in paths if p not in found.files and storable(p)]
             known = {}
@@ -227,21 +226,3 @@ class ParserService(Service):
     async def terminate(self, reason: Any) -> None:
         if self.pool is not None:
             await self.pool.aclose()
-
-
-def _stat_all(paths: list[str]) -> Found:
-    """What :func:`discover` finds, for just ``paths``: those that exist and are not folders."""
-    found: dict[str, tuple[int, int]] = {}
-    bad_names = []
-    for path in paths:
-        try:
-            info = os.stat(path)
-        except OSError:
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            continue
-        if not storable(path):
-            bad_names.append(display_path(path))
-            continue
-        found[path] = (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else (-1, -1)
-    return Found(found, [], bad_names)

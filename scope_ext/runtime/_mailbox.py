@@ -50,7 +50,7 @@ class Mailbox(deque[tuple[int, Any, Any]]):
     def deliver(self, kind: int, message: Any, caller: Any) -> None:
         """Append an entry and wake the server."""
         self.append((kind, message, caller))
-        server = self.server
+        server = self.server  # wake_server() inlined: this runs once per message
         if server is not None:
             self.server = None
             reschedule(server)
