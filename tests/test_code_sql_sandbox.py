@@ -99,3 +99,18 @@ def test_results_are_capped_in_rows_and_in_value_size(tmp_path):
             await code.sql("SELECT randomblob(1000000000)")
 
     with_code(tmp_path, main)
+
+
+def test_a_capped_query_says_so_and_grep_still_searches_every_file(tmp_path):
+    for i in range(15):
+        (tmp_path / f"m{i}.py").write_text(f"items = []\n\n\ndef f{i}():\n    items.append({i})\n")
+
+    async def main(rt, code):
+        await sx.foundation().config.update("code.sql.max_rows", 10)
+        await (await code.index()).wait()
+        functions = await code.query("functions")
+        assert len(functions) == 10 and functions.truncated  # cut, and it says so
+        matches = await code.grep("$X.append($Y)")
+        assert len(matches) == 15  # the files to search are ours to read, not a capped result
+
+    with_code(tmp_path, main)

@@ -102,13 +102,22 @@ class CodeLayer:
         check_pattern(pattern)
         words = identifiers(pattern)
         if words:
-            rows = await self.sql(
+            narrowing = (
                 "SELECT m.path FROM identifiers i JOIN modules m ON m.id = i.module_id WHERE "
                 + " AND ".join(["instr(i.words, ?) > 0"] * len(words)),
                 [f" {w} " for w in words],
             )
         else:
-            rows = await self.sql("SELECT path FROM modules WHERE error IS NULL")
+            narrowing = ("SELECT path FROM modules WHERE error IS NULL", [])
+
+        def read() -> list[tuple[Any, ...]]:  # our own query: every file, not a user's capped result
+            conn = self._reader()
+            try:
+                return conn.execute(*narrowing).fetchall()
+            finally:
+                conn.close()
+
+        rows = await trio.to_thread.run_sync(read)
         paths = sorted(os.path.join(self.root, path) for (path,) in rows)
         matches = await call(self.namespace.via("code.parser"), _Grep(pattern, paths), None)
         shown = sorted((os.path.relpath(m.path, self.root), m.line, m.text, m.captures) for m in matches)
@@ -143,18 +152,14 @@ class CodeLayer:
                 rows = cursor.fetchmany(limits.max_rows + 1)
                 columns = [d[0] for d in cursor.description or ()]
                 return QueryResult(query, columns, rows[: limits.max_rows], len(rows) > limits.max_rows)
-            except sqlite3.OperationalError as exc:
-                if str(exc) == "interrupted":
-                    raise CodeError(f"SQL stopped: it ran past code.sql.timeout ({limits.seconds:g} s)") from None
-                raise CodeError(f"SQL error: {exc}") from None
-            except sqlite3.DatabaseError as exc:
-                if "not authorized" in str(exc):
-                    raise CodeError(
-                        f"SQL refused: {exc} (the index is read only, and files stay as they are)"
-                    ) from None
-                raise CodeError(f"SQL error: {exc}") from None
             except (sqlite3.Error, OverflowError, ValueError) as exc:  # also a parameter SQLite cannot hold
-                raise CodeError(f"SQL error: {exc}") from None
+                if str(exc) == "interrupted":  # by the progress handler
+                    message = f"SQL stopped: it ran past code.sql.timeout ({limits.seconds:g} s)"
+                elif "not authorized" in str(exc):  # by the authorizer
+                    message = f"SQL refused: {exc} (the index is read only, and files stay as they are)"
+                else:
+                    message = f"SQL error: {exc}"
+                raise CodeError(message) from None
             finally:
                 conn.close()
 

@@ -33,13 +33,14 @@ class QueryService(Service):
         try:  # a question the index cannot answer is the asker's error, not the service's crash
             compiled = compile_query(text)
             if compiled.kind == "sql":
-                rows = await self.layer.sql(compiled.sql, compiled.params)
+                table = await self.layer.table(compiled.sql, compiled.params)
+                rows, truncated = table.rows, table.truncated  # a cut answer says so
             else:
                 question = _Ask(f"{compiled.kind}:{compiled.params[0] if compiled.params else ''}")
-                rows = await call(self.layer.namespace.via("code.analysis"), question, None)
+                rows, truncated = await call(self.layer.namespace.via("code.analysis"), question, None), False
         except (QueryError, CodeError) as exc:
             return Refused(exc)
-        result = QueryResult(text, compiled.columns, rows)
+        result = QueryResult(text, compiled.columns, rows, truncated)
         if len(self.cache) > 256:
             self.cache.clear()
         self.cache[text] = (version, result)
