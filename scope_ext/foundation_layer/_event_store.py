@@ -90,8 +90,9 @@ _OVERFLOW = ("events", "overflow")
 
 
 class Outbox:
-    """Events on their way to a namespace's store, and the intake's counters: producers put events
-    here without a round trip, the store drains them; they wait here while the store restarts."""
+    """What outlives a restart of a namespace's event store: the events on their way to it
+    (producers put them here without a round trip, the store drains them), the intake's counters,
+    and, without a file, the log itself."""
 
     def __init__(self, namespace: Namespace, config: ConfigClient, size: int) -> None:
         self.namespace = namespace

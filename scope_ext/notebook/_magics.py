@@ -251,9 +251,7 @@ class ScopeMagics(Magics):
         else:
             try:
                 parsed = command.parser.parse_args(shlex.split(rest))
-            except ValueError as exc:  # shlex: an unclosed quote
-                raise UsageError(f"%scope {name}: {exc}") from None
-            except argparse.ArgumentError as exc:
+            except (ValueError, argparse.ArgumentError) as exc:  # ValueError: shlex met an unclosed quote
                 raise UsageError(f"%scope {name}: {exc}") from None
         try:
             return command.run(parsed)
