@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..foundation_layer._event_log import Event, json_safe
@@ -152,18 +153,21 @@ class RequestGate:
         self._tokens = float(burst)
         self._at = time.monotonic()
 
-    def admit(self, content: Any) -> str | None:
-        """None if ``content`` may be handled now, else why not."""
+    def admit(self, content: Any, tell: Callable[[dict[str, Any]], None]) -> bool:
+        """Whether ``content`` may be handled now; if not, ``tell`` the page why (a flood once)."""
         if not isinstance(content, dict) or not isinstance(content.get("t"), str):
-            return "a message is an object with a string field 't'"
+            tell({"t": "error", "message": "a message is an object with a string field 't'"})
+            return False
         now = time.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
         self._at = now
         if self._tokens < 1:
             self.refused += 1
-            return "too many messages; slow down"
+            if self.refused == 1:
+                tell({"t": "error", "message": "too many messages; slow down"})
+            return False
         self._tokens -= 1
-        return None
+        return True
 
 
 class Feed(Protocol):

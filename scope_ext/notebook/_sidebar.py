@@ -7,7 +7,7 @@ and recent events; everything when it opens, then only what changed. From the pa
 
 ``%load_ext scope_ext`` registers the target and then opens (and at once closes) a comm to the
 page's :data:`ANNOUNCE` target, so a sidebar that found no scope_ext in this kernel connects
-without polling. The feed rides the widgets' :class:`~scope_ext.notebook._views.Publisher` thread: it
+without polling. The feed rides the widgets' :class:`~scope_ext.notebook._feeds.Publisher` thread: it
 reads through the bridge and sends only what changed, at most twice a second.
 """
 
@@ -74,7 +74,7 @@ class SidebarFeed:
         """The next message: ``{t: "state", reset, runtime, paused, namespaces?, tree, events}``.
 
         ``namespaces`` comes only when it changed; ``tree`` is a tree batch (see
-        :class:`~scope_ext.notebook._views.TreeDiff`) or None; ``events`` are new event rows."""
+        :class:`~scope_ext.notebook._feeds.TreeDiff`) or None; ``events`` are new event rows."""
         runtime = self.thread.runtime if self.thread.running else None
         if runtime is not self._runtime:  # started, stopped or restarted: the page starts over
             reset = True
@@ -100,10 +100,7 @@ class SidebarFeed:
 
     def _on_message(self, msg: dict[str, Any]) -> None:
         content = msg.get("content", {}).get("data") if isinstance(msg, dict) else None
-        problem = self._gate.admit(content)
-        if problem is not None:
-            if self._gate.refused <= 1:  # a flood is told once
-                self.comm.send({"t": "error", "message": problem})
+        if not self._gate.admit(content, self.comm.send):
             return
         kind = content["t"]
         if kind == "visible":

@@ -1,8 +1,8 @@
-"""Live notebook views (anywidget; their JavaScript ships in ``scope_ext/static``, nothing is
-fetched from a CDN): the supervision tree, the event timeline, telemetry charts, and a dashboard
-of the three.
+"""Live notebook views (anywidget; their JavaScript ships in ``scope_ext/notebook/static``,
+nothing is fetched from a CDN): the supervision tree, the event timeline, telemetry charts, and a
+dashboard of the three.
 
-A view never touches runtime state itself: one :class:`Publisher` thread per runtime thread
+A view never touches runtime state itself: one :class:`~._feeds.Publisher` thread per runtime thread
 reads through the bridge, works out what each view does not have yet and sends one custom
 message per batch with only that (changed tree nodes, new events, new points), at the view's
 rate (10 Hz by default), and only while the view is visible and not paused. A page that opens
@@ -101,10 +101,7 @@ class LiveView(anywidget.AnyWidget):
         self.bytes_sent += len(json.dumps(message))
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        problem = self._gate.admit(content)
-        if problem is not None:
-            if self._gate.refused <= 1:  # a flood is told once, not answered message by message
-                self._answer_error(problem)
+        if not self._gate.admit(content, self._tell):
             return
         try:
             kind = content["t"]
@@ -121,8 +118,11 @@ class LiveView(anywidget.AnyWidget):
             self._answer_error(f"{type(exc).__name__}: {exc}")
 
     def _answer_error(self, message: str) -> None:
+        self._tell({"t": "error", "message": message})
+
+    def _tell(self, message: dict[str, Any]) -> None:
         try:
-            self._post({"t": "error", "message": message})
+            self._post(message)
         except Exception:  # the comm is closed: nobody to tell
             log.debug("could not tell the page %r", message, exc_info=True)
 
