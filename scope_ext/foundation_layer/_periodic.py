@@ -5,6 +5,7 @@ good one instead of crashing it into a restart loop."""
 
 from __future__ import annotations
 
+import abc
 import logging
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,7 +22,7 @@ log = logging.getLogger("scope_ext.foundation")
 _ROUND = "scope_ext:round"
 
 
-class PeriodicService(Service):
+class PeriodicService(Service, abc.ABC):
     """Calls :meth:`round` at start and then every ``interval`` seconds (a config path)."""
 
     #: The setting that holds the seconds between rounds.
@@ -60,6 +61,6 @@ class PeriodicService(Service):
             )
         return self._every
 
+    @abc.abstractmethod
     def round(self) -> None:
         """One round of the service's work."""
-        raise NotImplementedError
