@@ -16,7 +16,7 @@ import pytest
 from .foundation_layer._foundation import Foundation
 from .foundation_layer._start import RuntimeThread, cleanup, start_isolated_services
 from .runtime._namespace import Namespace
-from .runtime._registry import current_runtime, reset_namespace, use_namespace
+from .runtime._runtime import current_runtime, reset_namespace, use_namespace
 
 T = TypeVar("T")
 

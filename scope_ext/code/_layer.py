@@ -29,7 +29,7 @@ import trio
 
 from .._result_table import QueryResult
 from ..runtime._namespace import Namespace
-from ..runtime._registry import namespace_of
+from ..runtime._runtime import namespace_of
 from ..runtime._service import call
 from ._errors import CodeError
 from ._files import FileFilter

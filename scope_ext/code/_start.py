@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ..foundation_layer._foundation import find_foundation
 from ..runtime._exceptions import NamespaceError
 from ..runtime._namespace import Namespace
-from ..runtime._registry import namespace_of
+from ..runtime._runtime import namespace_of
 from ..runtime._supervisor import ChildSpec, Supervisor
 from ..runtime._task_supervisor import TaskSupervisor
 from ._analysis_service import AnalysisService

@@ -16,7 +16,7 @@ import trio
 
 from ..runtime._exceptions import ScopeError
 from ..runtime._namespace import Namespace
-from ..runtime._registry import namespace_of
+from ..runtime._runtime import namespace_of
 from ..runtime._supervisor import terminate_child
 from ._circuit_breaker import CircuitBreaker
 from ._config import NO_FILE, ConfigClient, ConfigStore, Schema, Sources

@@ -15,7 +15,7 @@ import trio
 from ..runtime._exceptions import ScopeError
 from ..runtime._namespace import Namespace
 from ..runtime._process import Process
-from ..runtime._registry import namespace_of
+from ..runtime._runtime import namespace_of
 
 HEALTH_LEVELS = ("healthy", "degraded", "critical")
 #: Crashes within the crash window that make a service crash-looping (critical).

@@ -20,8 +20,7 @@ from ..runtime import _runtime, _thread
 from ..runtime._exceptions import NamespaceError
 from ..runtime._namespace import Namespace
 from ..runtime._process import describe_reason
-from ..runtime._registry import current_runtime, namespace_of
-from ..runtime._runtime import Runtime, StartHook
+from ..runtime._runtime import Runtime, StartHook, current_runtime, namespace_of
 from ..runtime._supervisor import ChildSpec, Supervisor
 from ._config import ConfigServer, Schema, Setting, Sources, load
 from ._event_store import EventStore
@@ -31,7 +30,7 @@ from ._memory import MemoryManager
 from ._runtime_gauges import TelemetryService
 
 if TYPE_CHECKING:
-    from ..runtime._runtime import CrashReport
+    from ..runtime._process import CrashReport
 
 log = logging.getLogger("scope_ext.foundation")
 T = TypeVar("T")

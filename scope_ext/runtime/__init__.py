@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._process import NORMAL as NORMAL
     from ._process import SHUTDOWN as SHUTDOWN
     from ._process import Caller as Caller
+    from ._process import CrashReport as CrashReport
     from ._process import Down as Down
     from ._process import Monitor as Monitor
     from ._process import Process as Process
@@ -35,15 +36,14 @@ if TYPE_CHECKING:
     from ._registry import ANY as ANY
     from ._registry import Registry as Registry
     from ._registry import Via as Via
-    from ._registry import current_namespace as current_namespace
-    from ._registry import current_runtime as current_runtime
-    from ._registry import reset_namespace as reset_namespace
-    from ._registry import use_namespace as use_namespace
-    from ._runtime import CrashReport as CrashReport
     from ._runtime import Runtime as Runtime
     from ._runtime import StartHook as StartHook
+    from ._runtime import current_namespace as current_namespace
+    from ._runtime import current_runtime as current_runtime
     from ._runtime import open_runtime as open_runtime
+    from ._runtime import reset_namespace as reset_namespace
     from ._runtime import run as run
+    from ._runtime import use_namespace as use_namespace
     from ._service import NOREPLY as NOREPLY
     from ._service import Service as Service
     from ._service import Target as Target

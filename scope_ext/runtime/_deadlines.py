@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 
-if TYPE_CHECKING:
-    from ._process import Caller
+
+class Expiring(Protocol):
+    """A pending call that can be timed out (:class:`Caller` is one)."""
+
+    def _time_out(self) -> None: ...
+
 
 #: Timeouts fire at most this many seconds late.
 RESOLUTION = 0.005
@@ -24,11 +28,11 @@ class Deadlines:
     """Expires pending calls whose timeout has passed; owned by one runtime, used from its thread."""
 
     def __init__(self) -> None:
-        self._buckets: dict[int, set[Caller]] = {}
+        self._buckets: dict[int, set[Expiring]] = {}
         self._ticks: list[int] = []
         self._sleep_scope: trio.CancelScope | None = None
 
-    def add(self, caller: Caller, timeout: float) -> set[Caller]:
+    def add(self, caller: Expiring, timeout: float) -> set[Expiring]:
         """Register ``caller`` to time out after ``timeout`` seconds; returns its bucket for removal."""
         tick = math.ceil((trio.current_time() + timeout) / RESOLUTION)
         bucket = self._buckets.get(tick)

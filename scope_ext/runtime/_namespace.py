@@ -7,23 +7,20 @@ it creates. Nothing registered in one is visible from another; dropping one stop
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
 from ._exceptions import NamespaceError
-from ._process import Process
+from ._process import Node, Process
 from ._registry import Keys, Registry, Via
 from ._supervisor import ChildSpec, Restart, ShutdownTime, StartFn, start_child
-
-if TYPE_CHECKING:
-    from ._runtime import Runtime
 
 
 class Namespace:
     """One isolated namespace; get it from :meth:`Runtime.namespace`."""
 
-    def __init__(self, runtime: Runtime, name: str) -> None:
+    def __init__(self, runtime: Node, name: str) -> None:
         self.runtime = runtime
         self.name = name
         self.names = Registry("names", self, "unique")

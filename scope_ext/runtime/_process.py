@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Awaitable, Callable
+import traceback
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 import trio
 from outcome import Error, Value
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
-from ._exceptions import CallTimeout, MailboxFull, NotRunning, ServiceExited, StartError
+from ._deadlines import Deadlines, Expiring
+from ._exceptions import CallTimeout, MailboxFull, NotRunning, RuntimeNotRunning, ServiceExited, StartError
 from ._mailbox import CALL, INFO, Mailbox, MailboxPolicy
-
-if TYPE_CHECKING:
-    from ._namespace import Namespace
-    from ._registry import Registry
-    from ._runtime import Runtime
 
 Status = Literal["starting", "running", "restarting", "stopping", "stopped"]
 Kind = Literal["worker", "supervisor", "task"]
@@ -60,13 +58,105 @@ def describe_reason(reason: object) -> str:
     return str(reason)
 
 
+class CrashReport:
+    """A process crashed: who, where, when (runtime clock), and the exception.
+
+    A plain slotted class: one is made per crash, on the restart path, so it must be cheap; the
+    traceback is formatted only when first read.
+    """
+
+    __slots__ = ("pid", "label", "namespace", "time", "exception", "_traceback")
+
+    def __init__(self, pid: int, label: str, namespace: str, time: float, exception: BaseException) -> None:
+        self.pid = pid
+        self.label = label
+        self.namespace = namespace
+        self.time = time
+        self.exception = exception
+        self._traceback: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<CrashReport {self.label!r} (pid {self.pid}) in {self.namespace!r}: {self.exception!r}>"
+
+    @property
+    def traceback(self) -> str:
+        """The formatted traceback (formatted on first read)."""
+        if self._traceback is None:
+            self._traceback = "".join(traceback.format_exception(self.exception))
+        return self._traceback
+
+
+# ----- where a process lives -----------------------------------------------------------------
+# A process refers back to its runtime and namespace, which are built from processes. These
+# protocols say what the modules below them need of each, so nothing imports upwards:
+# :class:`Runtime` is a Node, :class:`Namespace` a Home, :class:`Registry` a NameTable.
+
+
+class NameTable(Protocol):
+    """A registry, as processes and name resolution use it."""
+
+    def whereis(self, key: Hashable) -> Process | None: ...
+
+    def register(self, key: Hashable, value: Any = None, *, process: Process | None = None) -> None: ...
+
+    def _drop(self, key: Hashable, proc: Process) -> None: ...
+
+
+class Home(Protocol):
+    """A namespace, as its processes use it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def names(self) -> NameTable: ...
+
+    process_count: int
+
+
+class Node(Protocol):
+    """A runtime, as its processes and namespaces use it."""
+
+    _processes: dict[int, Process]
+    _deadlines: Deadlines
+    crashes: deque[CrashReport]
+
+    @property
+    def production(self) -> Home: ...
+
+    def _report_crash(self, proc: Process, exc: BaseException) -> None: ...
+
+
 _pids = itertools.count(1)
 _current_process: ContextVar[Process | None] = ContextVar("scope_ext.current_process", default=None)
+#: The runtime opened in this task (set by ``open_runtime``), and the namespace chosen with ``use_namespace``.
+_current_node: ContextVar[Node | None] = ContextVar("scope_ext.current_runtime", default=None)
+_namespace_override: ContextVar[Home | None] = ContextVar("scope_ext.namespace_override", default=None)
 
 
 def current_process() -> Process | None:
     """The process whose code is running in the current task, or None outside any process."""
     return _current_process.get()
+
+
+def current_node() -> Node:
+    """The runtime of the current task; raises :class:`RuntimeNotRunning` outside one."""
+    node = _current_node.get()
+    if node is None:
+        proc = _current_process.get()
+        if proc is not None:
+            return proc.runtime
+        raise RuntimeNotRunning("no scope_ext runtime in this task: use `async with open_runtime()`")
+    return node
+
+
+def current_home() -> Home:
+    """The namespace of the current process; outside any process, the one chosen with
+    ``use_namespace`` for this task, else ``production``."""
+    proc = _current_process.get()
+    if proc is not None:
+        return proc.namespace
+    return _namespace_override.get() or current_node().production
 
 
 class Down(NamedTuple):
@@ -137,7 +227,7 @@ class Caller:
         self.server = server
         self._task = task
         self._timeout = timeout
-        self._bucket: set[Caller] | None = None
+        self._bucket: set[Expiring] | None = None
         self._done = False
 
     @property
@@ -208,8 +298,8 @@ class Process:
 
     def __init__(
         self,
-        runtime: Runtime,
-        namespace: Namespace,
+        runtime: Node,
+        namespace: Home,
         label: str,
         kind: Kind,
         start: Callable[..., Any],
@@ -241,7 +331,7 @@ class Process:
         self._args = args
         self._runner = runner
         self._scope = trio.CancelScope()
-        self._names: list[tuple[Registry, Any]] | None = None
+        self._names: list[tuple[NameTable, Any]] | None = None
         self._monitors: list[Monitor] | None = None
         self._stop_reason: Any = None
         self._deferred: set[Caller] | None = None

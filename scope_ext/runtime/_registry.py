@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Iterator
-from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from ._exceptions import AlreadyRegistered, MailboxFull, NotRunning, RuntimeNotRunning
+from ._exceptions import AlreadyRegistered, MailboxFull, NotRunning
 from ._mailbox import INFO
-from ._process import Process, current_process
-
-if TYPE_CHECKING:
-    from ._namespace import Namespace
-    from ._runtime import Runtime
+from ._process import Home, Process, current_process
 
 log = logging.getLogger("scope_ext.registry")
 
 Keys = Literal["unique", "duplicate"]
 Listener = Callable[[str, Hashable, Process, Any], None]
-_current_runtime: ContextVar[Runtime | None] = ContextVar("scope_ext.current_runtime", default=None)
-_namespace_override: ContextVar[Namespace | None] = ContextVar("scope_ext.namespace_override", default=None)
 
 
 class _Any:
@@ -68,7 +61,7 @@ def matches(value: Any, pattern: Any) -> bool:
 class Registry:
     """Keys to processes (with a value each) in one namespace; see the module docstring."""
 
-    def __init__(self, name: str, namespace: Namespace, keys: Keys = "unique") -> None:
+    def __init__(self, name: str, namespace: Home, keys: Keys = "unique") -> None:
         if keys not in ("unique", "duplicate"):
             raise ValueError(f"keys must be 'unique' or 'duplicate', not {keys!r}")
         self.name = name
@@ -244,46 +237,3 @@ class Registry:
             except Exception:
                 log.exception("registry listener %r raised; detached", listener)
                 self._listeners.remove(listener)
-
-
-def current_runtime() -> Runtime:
-    """The runtime of the current task; raises :class:`RuntimeNotRunning` outside one."""
-    rt = _current_runtime.get()
-    if rt is None:
-        proc = current_process()
-        if proc is not None:
-            return proc.runtime
-        raise RuntimeNotRunning("no scope_ext runtime in this task: use `async with open_runtime()`")
-    return rt
-
-
-def current_namespace() -> Namespace:
-    """The namespace of the current process; outside any process, the one chosen with
-    :func:`use_namespace` for this task, else ``production``."""
-    proc = current_process()
-    if proc is not None:
-        return proc.namespace
-    chosen = _namespace_override.get()
-    if chosen is not None:
-        return chosen
-    return current_runtime().production
-
-
-def use_namespace(namespace: Namespace) -> Token[Namespace | None]:
-    """Make bare names in this task (outside processes) resolve in ``namespace``; returns a token
-    for ``reset_namespace``."""
-    return _namespace_override.set(namespace)
-
-
-def reset_namespace(token: Token[Namespace | None]) -> None:
-    """Undo :func:`use_namespace`."""
-    _namespace_override.reset(token)
-
-
-def namespace_of(namespace: Namespace | str | None) -> Namespace:
-    """A namespace given as itself, by name (in the current runtime), or None for the current one."""
-    if namespace is None:
-        return current_namespace()
-    if isinstance(namespace, str):
-        return current_runtime().namespace(namespace)
-    return namespace

@@ -7,10 +7,10 @@ one on its own thread inside a kernel with :class:`scope_ext.RuntimeThread`.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import Token
 from typing import Any, TypeVar
 
 import trio
@@ -18,43 +18,24 @@ import trio
 from ._deadlines import Deadlines
 from ._exceptions import NamespaceError, RuntimeNotRunning
 from ._namespace import Namespace
-from ._process import Process, spawn
-from ._registry import _current_runtime
+from ._process import (
+    CrashReport,
+    Home,
+    Process,
+    _current_node,
+    _namespace_override,
+    current_home,
+    current_node,
+    spawn,
+)
 from ._service import run_service
+from ._snapshot import RuntimeSnapshot, take_snapshot
 from ._supervisor import Supervisor
 
 log = logging.getLogger("scope_ext.runtime")
 T = TypeVar("T")
 
 PRODUCTION = "production"
-
-
-class CrashReport:
-    """A process crashed: who, where, when (runtime clock), and the exception.
-
-    A plain slotted class: one is made per crash, on the restart path, so it must be cheap; the
-    traceback is formatted only when first read.
-    """
-
-    __slots__ = ("pid", "label", "namespace", "time", "exception", "_traceback")
-
-    def __init__(self, pid: int, label: str, namespace: str, time: float, exception: BaseException) -> None:
-        self.pid = pid
-        self.label = label
-        self.namespace = namespace
-        self.time = time
-        self.exception = exception
-        self._traceback: str | None = None
-
-    def __repr__(self) -> str:
-        return f"<CrashReport {self.label!r} (pid {self.pid}) in {self.namespace!r}: {self.exception!r}>"
-
-    @property
-    def traceback(self) -> str:
-        """The formatted traceback (formatted on first read)."""
-        if self._traceback is None:
-            self._traceback = "".join(traceback.format_exception(self.exception))
-        return self._traceback
 
 
 class Runtime:
@@ -181,11 +162,9 @@ class Runtime:
 
     # ----- introspection --------------------------------------------------------------------
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> RuntimeSnapshot:
         """A consistent :class:`RuntimeSnapshot` of every tree (cheap: plain records)."""
-        from ._snapshot import take_snapshot
-
-        return take_snapshot(self)
+        return take_snapshot(self.status, self.started_at, len(self._processes), len(self.crashes), self.namespaces())
 
     # ----- lifecycle ------------------------------------------------------------------------
 
@@ -212,7 +191,7 @@ async def open_runtime(*, on_start: StartHook | None = None, shutdown_timeout: f
     ``shutdown_timeout`` seconds, after which whatever still runs is killed.
     """
     rt = Runtime()
-    token = _current_runtime.set(rt)
+    token = _current_node.set(rt)
     try:
         async with _single_errors(), trio.open_nursery() as nursery:
             rt._nursery = nursery
@@ -231,7 +210,7 @@ async def open_runtime(*, on_start: StartHook | None = None, shutdown_timeout: f
                 rt.status = "stopped"
                 nursery.cancel_scope.cancel()
     finally:
-        _current_runtime.reset(token)
+        _current_node.reset(token)
 
 
 @asynccontextmanager
@@ -253,3 +232,41 @@ def run(main: Callable[[Runtime], Awaitable[T]], **options: Any) -> T:
             return await main(rt)
 
     return trio.run(_main)
+
+
+# ----- the current runtime and namespace ----------------------------------------------------
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the current task; raises :class:`RuntimeNotRunning` outside one."""
+    node = current_node()
+    assert isinstance(node, Runtime)
+    return node
+
+
+def current_namespace() -> Namespace:
+    """The namespace of the current process; outside any process, the one chosen with
+    :func:`use_namespace` for this task, else ``production``."""
+    home = current_home()
+    assert isinstance(home, Namespace)
+    return home
+
+
+def use_namespace(namespace: Namespace) -> Token[Home | None]:
+    """Make bare names in this task (outside processes) resolve in ``namespace``; returns a token
+    for ``reset_namespace``."""
+    return _namespace_override.set(namespace)
+
+
+def reset_namespace(token: Token[Home | None]) -> None:
+    """Undo :func:`use_namespace`."""
+    _namespace_override.reset(token)
+
+
+def namespace_of(namespace: Namespace | str | None) -> Namespace:
+    """A namespace given as itself, by name (in the current runtime), or None for the current one."""
+    if namespace is None:
+        return current_namespace()
+    if isinstance(namespace, str):
+        return current_runtime().namespace(namespace)
+    return namespace

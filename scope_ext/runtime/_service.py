@@ -23,11 +23,12 @@ from ._process import (
     Kind,
     Monitor,
     Process,
+    current_home,
     current_process,
     is_cancellation,
     is_normal_exit,
 )
-from ._registry import Via, current_namespace
+from ._registry import Via
 
 #: A service reference: a Process, a ``Via`` name, or a name in the current namespace.
 Target = Process | Via | Hashable
@@ -260,7 +261,7 @@ def resolve(target: Target) -> Process:
     if type(target) is Via:
         proc = target.registry.whereis(target.key)
     elif isinstance(target, Hashable):
-        proc = current_namespace().names.whereis(target)
+        proc = current_home().names.whereis(target)
     else:
         raise TypeError(f"not a service reference: {target!r}")
     if proc is None:

@@ -9,7 +9,7 @@ renderers read only this.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from rich.tree import Tree
 
     from ._namespace import Namespace
-    from ._runtime import Runtime
     from ._supervisor import Supervisor, _Child
 
 
@@ -155,16 +154,18 @@ def _namespace(ns: Namespace, now: float) -> NamespaceSnapshot:
     return NamespaceSnapshot(ns.name, ns.status, ns.process_count, ns.names.count(), node)
 
 
-def take_snapshot(rt: Runtime) -> RuntimeSnapshot:
-    """See the module docstring; call from the runtime's thread."""
+def take_snapshot(
+    status: str, started_at: float | None, processes: int, crashes: int, namespaces: Iterable[Namespace]
+) -> RuntimeSnapshot:
+    """See the module docstring; call from the runtime's thread (``Runtime.snapshot`` does)."""
     now = trio.current_time()
     return RuntimeSnapshot(
         now,
-        rt.status,
-        now - rt.started_at if rt.started_at is not None else 0.0,
-        len(rt._processes),
-        len(rt.crashes),
-        tuple(_namespace(ns, now) for ns in rt.namespaces()),
+        status,
+        now - started_at if started_at is not None else 0.0,
+        processes,
+        crashes,
+        tuple(_namespace(ns, now) for ns in namespaces),
     )
 
 

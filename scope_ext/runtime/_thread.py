@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import trio
 
 from ._exceptions import RuntimeNotRunning
-from ._registry import _current_runtime
+from ._process import _current_node
 from ._runtime import Runtime, StartHook, open_runtime
 
 T = TypeVar("T")
@@ -100,7 +100,7 @@ class RuntimeThread:
         scope = trio.CancelScope()
 
         async def in_runtime() -> T:
-            _current_runtime.set(runtime)
+            _current_node.set(runtime)
             with scope:
                 return await fn(*args)
             raise RuntimeNotRunning("cancelled: the calling thread was interrupted")  # nobody waits for this
@@ -120,11 +120,11 @@ class RuntimeThread:
         runtime = self.runtime
 
         def in_runtime() -> T:
-            reset = _current_runtime.set(runtime)
+            reset = _current_node.set(runtime)
             try:
                 return fn(*args)
             finally:
-                _current_runtime.reset(reset)
+                _current_node.reset(reset)
 
         return trio.from_thread.run_sync(in_runtime, trio_token=token)
 
