@@ -15,8 +15,8 @@ import gc
 import heapq
 import json
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from itertools import islice
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
@@ -44,6 +44,10 @@ Item = tuple[Any, ...]
 _event = Event._make
 
 
+#: Pruned rows kept at the front of a list before its live part is copied out (when they are
+#: also most of it): amortised O(1) per event, and no list is ever shortened in place.
+COMPACT_AFTER = 4096
+
 _SIZES = frozenset((2, 3, 4, 5))
 _first = itemgetter(0)
 
@@ -65,6 +69,81 @@ def check_items(items: list[Any], from_dict: Callable[[dict[str, Any]], Item]) -
             )
 
 
+class Selection:
+    """What one query reads: ranges of the log's id-ordered lists, and the filters, offset and
+    limit still to apply. The log only appends to those lists (pruning replaces them), so a
+    selection can be read a batch at a time while the log goes on."""
+
+    __slots__ = ("ranges", "type_set", "where", "offset", "limit", "descending")
+
+    def __init__(
+        self,
+        ranges: list[tuple[list[Row], int, int]],
+        type_set: set[str] | None,
+        where: Callable[[Any], bool] | None,
+        offset: int,
+        limit: int | None,
+        descending: bool,
+    ) -> None:
+        self.ranges = ranges
+        self.type_set = type_set
+        self.where = where
+        self.offset = offset
+        self.limit = limit
+        self.descending = descending
+
+    def batches(self, size: int = 4096) -> Iterator[list[Event]]:
+        """The matching events in order, as lists built from at most ``size`` rows read each (so
+        a reader can pause between them; a list may be empty)."""
+        skip, left = self.offset, self.limit
+        ranges = self.ranges
+        if len(ranges) == 1 and self.type_set is None and self.where is None:
+            seq, lo, hi = ranges[0]  # offset and limit become bounds: nothing skipped is read
+            if self.descending:
+                hi = max(lo, hi - skip)
+                lo = lo if left is None else max(lo, hi - left)
+            else:
+                lo = min(hi, lo + skip)
+                hi = hi if left is None else min(hi, lo + left)
+            for chunk in _chunks(seq, lo, hi, size, self.descending):
+                yield list(map(_event, chunk))
+            return
+        if left == 0:
+            return
+        rows: Iterator[Row]
+        if len(ranges) == 1:
+            rows = chain.from_iterable(_chunks(*ranges[0], size, self.descending))
+        else:
+            parts = (chain.from_iterable(_chunks(seq, lo, hi, size, self.descending)) for seq, lo, hi in ranges)
+            rows = heapq.merge(*parts, key=_id, reverse=self.descending)
+        type_set, where = self.type_set, self.where
+        while chunk := list(islice(rows, size)):
+            if type_set is not None:
+                chunk = [row for row in chunk if row[1] in type_set]
+            if where is not None:
+                chunk = [row for row in chunk if where(row[7])]
+            if skip:
+                taken = chunk[skip:]
+                skip -= len(chunk) - len(taken)
+                chunk = taken
+            if left is not None:
+                chunk = chunk[:left]
+                left -= len(chunk)
+            yield list(map(_event, chunk))
+            if left == 0:
+                return
+
+
+def _chunks(seq: list[Row], lo: int, hi: int, size: int, descending: bool) -> Iterator[list[Row]]:
+    """``seq[lo:hi]`` (reversed when ``descending``) in slices of ``size``."""
+    if descending:
+        for end in range(hi, lo, -size):
+            yield seq[max(lo, end - size) : end][::-1]
+    else:
+        for start in range(lo, hi, size):
+            yield seq[start : min(hi, start + size)]
+
+
 class EventLog:
     """See the module docstring. Not thread-safe: owned by one event store process."""
 
@@ -74,8 +153,13 @@ class EventLog:
         self._start = 0
         self._next_id = next_id
         self._last_ts = 0.0
+        # Lists here only grow at the back: pruning moves their first live entry (``_start``, the
+        # skips) and now and then replaces a list by a copy of its live part, so a selection
+        # taken earlier never sees one shrink.
         self._by_type: dict[str, list[Row]] = {}
         self._by_corr: dict[Hashable, list[Row]] = {}
+        self._type_skip: dict[str, int] = {}
+        self._corr_skip: dict[Hashable, int] = {}
 
     def __len__(self) -> int:
         return len(self._events) - self._start
@@ -174,7 +258,7 @@ class EventLog:
             row = self._row(row[5]) if row[5] is not None else None
         return found
 
-    def query(
+    def select(
         self,
         *,
         types: Iterable[str] | None = None,
@@ -186,46 +270,37 @@ class EventLog:
         offset: int = 0,
         order: Order = "asc",
         after_id: int | None = None,
-    ) -> list[Event]:
-        """Events matching every given filter: types, ``since <= timestamp < until``, correlation
-        id, ``id > after_id`` (what a live view has not seen yet), and ``where(data)``; then
-        ``offset`` and ``limit`` in ``order`` of id."""
+    ) -> Selection:
+        """What a query matching every given filter reads: types, ``since <= timestamp < until``,
+        correlation id, ``id > after_id`` (what a live view has not seen yet), and ``where(data)``;
+        then ``offset`` and ``limit`` in ``order`` of id. Only bisections: the reading is left to
+        :meth:`Selection.batches`, which stays right while this log takes and prunes events."""
         if order not in ("asc", "desc"):
             raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
-        if offset < 0 or (limit is not None and limit < 0):
-            raise ValueError("offset and limit must be >= 0")
+        for name, value in (("offset", offset), ("limit", limit)):
+            if value is not None and (value.__class__ is not int or value < 0):
+                raise ValueError(f"{name} is a whole number >= 0, not {value!r}")
+        if where is not None and not callable(where):
+            raise ValueError(f"where is a function of an event's data, not {where!r}")
         type_set = set(types) if types is not None else None
+        sources: list[tuple[list[Row], int]]
         if correlation_id is not None:
-            sources = [(self._by_corr.get(correlation_id, []), 0)]
+            sources = [(self._by_corr.get(correlation_id, []), self._corr_skip.get(correlation_id, 0))]
         elif type_set is not None:
-            sources = [(self._by_type[t], 0) for t in type_set if t in self._by_type]
+            sources = [(self._by_type[t], self._type_skip.get(t, 0)) for t in type_set if t in self._by_type]
         else:
             sources = [(self._events, self._start)]
         ranges = [self._time_range(seq, lo, since, until) for seq, lo in sources]
         if after_id is not None:  # every source is in id order
             ranges = [(seq, bisect.bisect_right(seq, after_id, lo, hi, key=_id), hi) for seq, lo, hi in ranges]
-        if len(ranges) == 1 and where is None and (correlation_id is None or type_set is None):
-            seq, lo, hi = ranges[0]  # plain slicing: no copy of what offset and limit skip
-            if order == "asc":
-                lo += offset
-                hi = hi if limit is None else min(hi, lo + limit)
-                return list(map(_event, seq[lo:hi]))
-            hi = max(lo, hi - offset)  # never below lo: a negative end would count from the back
-            lo = lo if limit is None else max(lo, hi - limit)
-            return list(map(_event, seq[lo:hi][::-1]))
-        items: Iterable[Row]
-        if len(ranges) == 1:
-            seq, lo, hi = ranges[0]
-            items = seq[lo:hi]
-        else:
-            items = list(heapq.merge(*(seq[lo:hi] for seq, lo, hi in ranges), key=_id))
-        if correlation_id is not None and type_set is not None:
-            items = [e for e in items if e[1] in type_set]
-        if order == "desc":
-            items = reversed(items)  # type: ignore[call-overload]
-        if where is not None:
-            items = (e for e in items if where(e[7]))
-        return list(map(_event, islice(items, offset, None if limit is None else offset + limit)))
+        if correlation_id is None:
+            type_set = None  # the sources already hold only those types
+        return Selection(ranges, type_set, where, offset, limit, order == "desc")
+
+    def query(self, **filters: Any) -> list[Event]:
+        """The events :meth:`select` describes, read at once (``EventsClient.query`` reads them a
+        few milliseconds at a time instead)."""
+        return [event for batch in self.select(**filters).batches() for event in batch]
 
     @staticmethod
     def _time_range(seq: list[Row], lo: int, since: float | None, until: float | None) -> tuple[list[Row], int, int]:
@@ -247,18 +322,24 @@ class EventLog:
         if cut == start:
             return 0
         pruned = events[start:cut]
-        indexes: tuple[tuple[dict[Any, list[Row]], int], ...] = ((self._by_type, 1), (self._by_corr, 4))
-        for index, field in indexes:
+        indexes = ((self._by_type, self._type_skip, 1), (self._by_corr, self._corr_skip, 4))
+        for index, skip, field in indexes:
             for key, count in Counter(row[field] for row in pruned).items():
                 if key is None:
                     continue
                 entries = index[key]
-                del entries[:count]
-                if not entries:
+                first = skip.get(key, 0) + count
+                if first >= len(entries):
                     del index[key]
+                    skip.pop(key, None)
+                elif first > COMPACT_AFTER and first * 2 > len(entries):
+                    index[key] = entries[first:]
+                    skip.pop(key, None)
+                else:
+                    skip[key] = first
         self._start = cut
-        if cut > 4096 and cut * 2 > len(events):
-            del events[:cut]
+        if cut > COMPACT_AFTER and cut * 2 > len(events):
+            self._events = events[cut:]
             self._start = 0
         return len(pruned)
 

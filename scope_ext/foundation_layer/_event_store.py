@@ -28,7 +28,7 @@ from ..runtime._process import Refused
 from ..runtime._service import Service, call, pace
 from ._config import ConfigChanged, ConfigClient
 from ._event_db import EventDB
-from ._event_log import Event, EventLog, Item, Order, Row, check_items
+from ._event_log import Event, EventLog, Item, Order, Row, Selection, check_items
 
 if TYPE_CHECKING:
     from ..runtime._namespace import Namespace
@@ -84,6 +84,8 @@ class EventStats(NamedTuple):
     path: str | None
 
 
+#: Seconds a query reads before it lets the runtime's other tasks run.
+_SLICE = 0.002
 _TICK = "tick"
 _DRAIN = "drain"
 _OVERFLOW = ("events", "overflow")
@@ -161,8 +163,8 @@ class EventStore(Service):
     async def handle_call(self, request: Any, caller: Any) -> Any:
         kind = type(request)
         if kind is _Query or kind is _Chain:
-            try:  # bad arguments or a raising ``where`` are the caller's error, not the store's crash
-                return self.log.query(**request.kwargs) if kind is _Query else self.log.chain(request.event_id)
+            try:  # bad arguments are the caller's error, not the store's crash
+                return self.log.select(**request.kwargs) if kind is _Query else self.log.chain(request.event_id)
             except Exception as exc:
                 return Refused(exc)
         if kind is _Flush:
@@ -322,7 +324,12 @@ class EventsClient:
         after_id: int | None = None,
         timeout: float | None = 5.0,
     ) -> list[Event]:
-        """Events matching every given filter (after everything already sent is stored)."""
+        """Events matching every given filter (after everything already sent is stored).
+
+        The store answers at once with what to read (:class:`Selection`); this task reads it, a
+        few milliseconds at a time, so a query over a million events never holds the runtime's
+        thread (``where`` runs here too, in the runtime's thread, as before). ``timeout`` bounds
+        the wait for the store's answer; cancel the task to stop a long read."""
         if isinstance(types, str):
             types = [types]
         kwargs = {
@@ -336,14 +343,19 @@ class EventsClient:
             "order": order,
             "after_id": after_id,
         }
-        return await self._ask(_Query(kwargs), timeout)
+        selection: Selection = await call(self._outbox.namespace.via("events"), _Query(kwargs), timeout)
+        found: list[Event] = []
+        pause_at = trio.current_time() + _SLICE
+        for batch in selection.batches():
+            found += batch
+            if trio.current_time() >= pause_at:
+                await trio.lowlevel.checkpoint()
+                pause_at = trio.current_time() + _SLICE
+        return found
 
     async def chain(self, event_id: int) -> list[Event]:
         """The event and its ancestors through ``parent_id``, nearest first."""
-        return await self._ask(_Chain(event_id), 5.0)
-
-    async def _ask(self, request: _Query | _Chain, timeout: float | None) -> list[Event]:
-        return await call(self._outbox.namespace.via("events"), request, timeout)  # type: ignore[no-any-return]
+        return await call(self._outbox.namespace.via("events"), _Chain(event_id), 5.0)  # type: ignore[no-any-return]
 
     async def flush(self, timeout: float | None = 30.0) -> int:
         """Wait until everything sent so far is stored (and written, with a file); returns the count."""
