@@ -2,14 +2,12 @@
 the log held when the selection was taken, whatever is ingested or pruned meanwhile."""
 
 import pytest
+from event_queries import brute_force, drafts, draw_filters
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scope_ext.foundation_layer import _event_log
 from scope_ext.foundation_layer._event_log import EventLog
-
-kinds = st.sampled_from(["a", "b", "c"])
-items = st.lists(st.tuples(kinds, st.integers(0, 9), st.one_of(st.none(), st.sampled_from(["x", "y"]))), max_size=80)
 
 
 def _fill(log: EventLog, drafts: list[tuple[str, int, str | None]], t0: float) -> None:
@@ -26,30 +24,14 @@ def compact_often():
 
 
 @settings(max_examples=150, deadline=None)
-@given(items, items, st.data())
+@given(drafts, drafts, st.data())
 def test_batches_equal_a_brute_force_read_of_the_log_at_selection_time(before, after, data):
     log = EventLog("ns")
     _fill(log, before, 0.0)
     log.prune(data.draw(st.integers(0, 80)), None, 0.0)
     held = log.query()
-    types = data.draw(st.one_of(st.none(), st.lists(kinds, min_size=1, max_size=2)))
-    corr = data.draw(st.one_of(st.none(), st.sampled_from(["x", "y"])))
-    since = data.draw(st.one_of(st.none(), st.floats(0, 80)))
-    limit = data.draw(st.one_of(st.none(), st.integers(0, 12)))
-    offset = data.draw(st.integers(0, 12))
-    order = data.draw(st.sampled_from(["asc", "desc"]))
-    where = data.draw(st.sampled_from([None, lambda d: d % 2 == 0]))
-    after_id = data.draw(st.one_of(st.none(), st.integers(-1, 90)))
-    selection = log.select(
-        types=types,
-        correlation_id=corr,
-        since=since,
-        limit=limit,
-        offset=offset,
-        order=order,
-        where=where,
-        after_id=after_id,
-    )
+    filters = draw_filters(data, held)
+    selection = log.select(**filters)
     batches = selection.batches(data.draw(st.integers(1, 5)))
     got = []
     for batch in batches:  # the log takes and drops events between batches
@@ -59,18 +41,7 @@ def test_batches_equal_a_brute_force_read_of_the_log_at_selection_time(before, a
             after = after[3:]
         if data.draw(st.booleans()):
             log.prune(data.draw(st.integers(0, 10)), None, 0.0)
-    expected = [
-        e
-        for e in held
-        if (types is None or e.type in types)
-        and (corr is None or e.correlation_id == corr)
-        and (since is None or e.timestamp >= since)
-        and (where is None or where(e.data))
-        and (after_id is None or e.id > after_id)
-    ]
-    if order == "desc":
-        expected.reverse()
-    assert got == expected[offset : None if limit is None else offset + limit]
+    assert got == brute_force(held, filters)
 
 
 def test_pruning_a_large_log_keeps_indexes_consistent():
