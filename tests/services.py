@@ -9,6 +9,16 @@ import trio
 import scope_ext as sx
 
 
+def with_foundation(main: Any, **overrides: Any) -> Any:
+    """``sx.run`` ``main(rt, foundation)`` with a Foundation started on production with ``overrides``."""
+
+    async def wrapper(rt: sx.Runtime) -> Any:
+        f = await sx.start_foundation(rt.production, overrides=overrides)
+        return await main(rt, f)
+
+    return sx.run(wrapper)
+
+
 class Echo(sx.Service):
     """Replies with what it got; records casts and infos; can crash, stop and defer on request."""
 

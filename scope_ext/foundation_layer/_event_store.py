@@ -16,6 +16,7 @@ With ``events.path`` set, events are also written to a SQLite file in batches, a
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -27,11 +28,13 @@ from ..runtime._mailbox import INFO
 from ..runtime._process import Refused
 from ..runtime._service import Service, call, pace
 from ._config import ConfigChanged, ConfigClient
-from ._event_db import EventDB
 from ._event_log import Event, EventLog, Item, Order, Row, Selection, check_items
 
 if TYPE_CHECKING:
     from ..runtime._namespace import Namespace
+    from ._event_db import EventDB
+
+log = logging.getLogger("scope_ext.events")
 
 
 _FIELDS = frozenset(("type", "data", "correlation_id", "parent_id", "source"))
@@ -134,18 +137,21 @@ class EventStore(Service):
                 outbox.log = EventLog(outbox.namespace.name)
             self.log = outbox.log
         else:
+            from ._event_db import EventDB  # here: a Foundation without an events file never loads sqlite3
+
             self.db = await trio.to_thread.run_sync(EventDB, path)
-            next_id, restored = await trio.to_thread.run_sync(self._load, self.db)
+            since = None if self.max_age is None else time.time() - self.max_age
+            next_id, restored = await trio.to_thread.run_sync(self.db.restore, self.max_events, since)
             self.log = EventLog(outbox.namespace.name, next_id=next_id)
             self.log.restore(restored)
+            if self.db.recovery is not None:
+                recovery = self.db.recovery
+                log.warning("%s", recovery.describe())
+                item = ("scope.events.recovered", {**recovery._asdict(), "message": recovery.describe()})
+                self._ingest([(time.time(), [item + (None, None, "events")])])
         config.subscribe(self.process, "events")
         self._drain()  # what producers left while no store was running
         self.send_after(self.interval if self.db is not None else 1.0, _TICK)
-
-    def _load(self, db: EventDB) -> tuple[int, list[Row]]:
-        """The next id (after everything ever stored, even if pruned) and the rows to keep."""
-        since = None if self.max_age is None else time.time() - self.max_age
-        return db.last_id() + 1, db.load(self.max_events, since)
 
     def _drain(self) -> None:
         outbox = self.outbox
