@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .foundation_layer import ConfigSnapshot as ConfigSnapshot
     from .foundation_layer import Event as Event
     from .foundation_layer import EventDBError as EventDBError
+    from .foundation_layer import EventList as EventList
     from .foundation_layer import EventsClient as EventsClient
     from .foundation_layer import EventStats as EventStats
     from .foundation_layer import Foundation as Foundation

@@ -252,8 +252,8 @@ def test_segment_encoding_round_trips_mixed_columns(tmp_path):
         (3, "b", 11.5, "ns", 7, None, None, None),
         (4, "c", 11.5, "ns", None, 2, "src", {(1, 2): "tuple key"}),  # not JSON: kept as its repr
     ]
-    db.write(rows[:1])
-    db.write(rows[1:])
+    db.write([row[:7] for row in rows[:1]], [row[7] for row in rows[:1]])
+    db.write([row[:7] for row in rows[1:]], [row[7] for row in rows[1:]])
     loaded = db.load(None, None)
     assert loaded[:3] == rows[:3]
     assert loaded[3][:7] == rows[3][:7] and loaded[3][7] == repr({(1, 2): "tuple key"})

@@ -21,7 +21,7 @@ def _write_events(path: Path, batches: int = 6, per_batch: int = 50) -> None:
         rows = [
             (next_id + i, "old", now + b, "production", None, None, None, {"n": next_id + i}) for i in range(per_batch)
         ]
-        db.write(rows)
+        db.write([row[:7] for row in rows], [row[7] for row in rows])
         next_id += per_batch
     db.close()
 

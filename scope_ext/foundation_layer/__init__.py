@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ._config import Setting as Setting
     from ._event_db import EventDBError as EventDBError
     from ._event_log import Event as Event
+    from ._event_log import EventList as EventList
     from ._event_store import EventsClient as EventsClient
     from ._event_store import EventStats as EventStats
     from ._event_store import ShuttingDown as ShuttingDown

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..runtime._exceptions import ScopeError
-from ._event_log import Event, Row, json_safe
+from ._event_log import Entry, Event, Row, json_safe
 
 SCHEMA_VERSION = 2
 
@@ -97,10 +97,11 @@ def _expand(encoded: Any, count: int) -> Sequence[Any]:
     return [encoded["all"]] * count if isinstance(encoded, dict) else encoded
 
 
-def _encode(rows: Sequence[Row]) -> str:
-    _, types, stamps, namespaces, corrs, parents, sources, datas = zip(*rows, strict=True)
+def _encode(entries: Sequence[Entry], data: Sequence[Any]) -> str:
+    _, types, stamps, namespaces, corrs, parents, sources, *_ = zip(*entries, strict=True)
+    datas = tuple(data)
     columns: dict[str, Any] = {
-        "count": len(rows),
+        "count": len(entries),
         "type": _compact(types),
         "timestamp": [[stamp, len(list(run))] for stamp, run in groupby(stamps)],
         "namespace": _compact(namespaces),
@@ -113,7 +114,7 @@ def _encode(rows: Sequence[Row]) -> str:
         return _encoder.encode(columns)
     except (TypeError, ValueError):  # e.g. a dict with non-string keys: keep its repr, lose nothing else
         for name in ("data", "correlation_id"):
-            columns[name] = [json_safe(value) for value in _expand(columns[name], len(rows))]
+            columns[name] = [json_safe(value) for value in _expand(columns[name], len(entries))]
         return _encoder.encode(columns)
 
 
@@ -229,17 +230,18 @@ class EventDB:
                     )
         return kept, bad
 
-    def write(self, rows: Sequence[Row]) -> int:
-        """Commit rows (consecutive ids, in order) as one segment; returns how many."""
-        if not rows:
+    def write(self, entries: Sequence[Entry], data: Sequence[Any]) -> int:
+        """Commit events (in id order) as one segment: their fields but ``data`` (an :data:`Entry`'s
+        first seven, or more) and their data; returns how many."""
+        if not entries:
             return 0
         with self._conn:
             self._conn.execute("BEGIN")
             self._conn.execute(
                 "INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?)",
-                (rows[0][0], rows[-1][0], rows[0][2], rows[-1][2], _encode(rows)),
+                (entries[0][0], entries[-1][0], entries[0][2], entries[-1][2], _encode(entries, data)),
             )
-        return len(rows)
+        return len(entries)
 
     def restore(self, max_events: int | None, since: float | None) -> tuple[int, list[Row]]:
         """The next id (after everything ever stored) and the newest ``max_events`` rows at or

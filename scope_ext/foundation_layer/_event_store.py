@@ -28,7 +28,7 @@ from ..runtime._mailbox import INFO
 from ..runtime._process import Refused
 from ..runtime._service import Service, call, pace
 from ._config import ConfigChanged, ConfigClient
-from ._event_log import Event, EventLog, Item, Order, Row, Selection, check_items
+from ._event_log import Event, EventList, EventLog, Item, Order, Selection, check_items
 
 if TYPE_CHECKING:
     from ..runtime._namespace import Namespace
@@ -129,7 +129,8 @@ class EventStore(Service):
         self.max_age: float | None = config.get("events.max_age")
         self.interval: float = config.get("events.commit_interval")
         self.db: EventDB | None = None
-        self.pending: list[Row] = []
+        #: With a file: the place (see EventLog) of the first event not yet handed to the writer.
+        self.written = 0
         self.write_lock = trio.Lock()
         path = config.get("events.path")
         if path is None:  # in memory: the log outlives a restart of its store (history and ids go on)
@@ -144,6 +145,7 @@ class EventStore(Service):
             next_id, restored = await trio.to_thread.run_sync(self.db.restore, self.max_events, since)
             self.log = EventLog(outbox.namespace.name, next_id=next_id)
             self.log.restore(restored)
+            self.written = self.log.end
             if self.db.recovery is not None:
                 recovery = self.db.recovery
                 log.warning("%s", recovery.describe())
@@ -162,9 +164,13 @@ class EventStore(Service):
         outbox.space.unpark_all()
 
     def _ingest(self, chunks: list[tuple[float, Sequence[Item]]]) -> None:
-        rows = self.log.ingest(chunks)
-        if self.db is not None:
-            self.pending.extend(rows)
+        self.log.ingest(chunks)
+
+    @property
+    def unwritten(self) -> int:
+        """Live events not yet handed to the file's writer."""
+        log = self.log
+        return 0 if self.db is None else log.end - max(self.written, log.end - len(log))
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         kind = type(request)
@@ -179,13 +185,13 @@ class EventStore(Service):
         if kind is _Stats:
             path = self.db.path if self.db is not None else None
             outbox = self.outbox
-            return EventStats(len(self.log), self.log.next_id, len(self.pending), outbox.dropped, outbox.count, path)
+            return EventStats(len(self.log), self.log.next_id, self.unwritten, outbox.dropped, outbox.count, path)
         return Service.handle_call(self, request, caller)
 
     async def handle_info(self, message: Any) -> None:
         if message == _DRAIN:
             self._drain()
-            if len(self.pending) > 10 * self.outbox.size:
+            if self.db is not None and self.log.end - self.written > 10 * self.outbox.size:
                 await self._write()  # the file writer fell behind: hold producers here rather than grow
         elif message == _TICK:
             await self._tick()
@@ -205,7 +211,6 @@ class EventStore(Service):
         pruned_before = self.log.next_id - len(self.log)
         if self.log.prune(self.max_events, self.max_age, time.time()) and self.db is not None:
             first_live = self.log.next_id - len(self.log)
-            self.pending = [row for row in self.pending if row[0] >= first_live]
             await self._write(prune_before=first_live if first_live > pruned_before else None)
         else:
             await self._write()
@@ -215,9 +220,10 @@ class EventStore(Service):
         if db is None:
             return
         async with self.write_lock:
-            batch, self.pending = self.pending, []
-            if batch:
-                await trio.to_thread.run_sync(db.write, batch)
+            entries, data = self.log.since(self.written)  # copies: the log goes on meanwhile
+            self.written = self.log.end
+            if entries:
+                await trio.to_thread.run_sync(db.write, entries, data)
             if prune_before is not None:
                 await trio.to_thread.run_sync(db.prune_before, prune_before)
 
@@ -329,8 +335,9 @@ class EventsClient:
         order: Order = "asc",
         after_id: int | None = None,
         timeout: float | None = 5.0,
-    ) -> list[Event]:
-        """Events matching every given filter (after everything already sent is stored).
+    ) -> EventList:
+        """Events matching every given filter (after everything already sent is stored), as an
+        :class:`EventList` (read it like a list; ``list(...)`` makes one).
 
         The store answers at once with what to read (:class:`Selection`); this task reads it, a
         few milliseconds at a time, so a query over a million events never holds the runtime's
@@ -350,10 +357,10 @@ class EventsClient:
             "after_id": after_id,
         }
         selection: Selection = await call(self._outbox.namespace.via("events"), _Query(kwargs), timeout)
-        found: list[Event] = []
+        found = EventList()
         pause_at = trio.current_time() + _SLICE
-        for batch in selection.batches():
-            found += batch
+        for entries, data in selection.batches():
+            found._add(entries, data)
             if trio.current_time() >= pause_at:
                 await trio.lowlevel.checkpoint()
                 pause_at = trio.current_time() + _SLICE

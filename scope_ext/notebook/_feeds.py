@@ -126,8 +126,7 @@ class EventTail:
             after = self._last.get(name)
             try:  # one store down or restarting must not cost the others' rows: its turn comes later
                 if after is None:
-                    events = thread.run(lambda f=found: f.events.query(limit=self.history, order="desc"))
-                    events.reverse()
+                    events = thread.run(lambda f=found: f.events.query(limit=self.history, order="desc"))[::-1]
                 else:
                     events = thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=self.limit))
             except ScopeError:
