@@ -37,3 +37,30 @@ def test_watching_reindexes_created_modified_deleted_and_renamed_files(tmp_path)
         assert len(changes) >= 4
 
     with_code(tmp_path, main, watch=True)
+
+
+def test_modules_that_come_and_go_change_what_imports_elsewhere_mean(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (tmp_path / "user.py").write_text("from pkg import newmod\n")
+
+    async def importers(code, module):
+        return sorted(row[0] for row in (await code.query(f"importers of {module}")).rows)
+
+    async def until(code, module, expected):
+        with trio.fail_after(10):
+            while await importers(code, module) != expected:
+                await trio.sleep(0.02)
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        assert await importers(code, "pkg.newmod") == []  # no such module yet: a name in pkg
+        await trio.sleep(0.2)  # the watcher is up
+        (pkg / "newmod.py").write_text("X = 1\n")  # user.py itself is untouched
+        await until(code, "pkg.newmod", ["user"])
+        (pkg / "newmod.py").rename(pkg / "other.py")
+        await until(code, "pkg.newmod", [])
+        await until(code, "pkg", ["user"])
+
+    with_code(tmp_path, main, watch=True)

@@ -22,6 +22,8 @@ class RepositoryService(Service):
         self.layer = layer
         self.repo = await trio.to_thread.run_sync(Repository, layer.index_uri, layer.root)
         self.bulk = False
+        #: The module names when imports were last resolved (None: not since this service started).
+        self.resolved_names: set[str] | None = None
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         kind = type(request)
@@ -50,9 +52,17 @@ class RepositoryService(Service):
         return written
 
     def _resolve(self, paths: list[str] | None) -> dict[str, int]:
-        with self.repo.conn:
-            self.repo.conn.execute("BEGIN")
-            counts = {"imports": resolve_imports(self.repo.conn, paths)}
+        """Resolve the imports of the modules at ``paths`` (None: all). When a module came or went
+        since the last resolution, every module's imports are resolved again: ``from pkg import
+        x`` elsewhere now means (or no longer means) the module ``pkg.x``."""
+        conn = self.repo.conn
+        with conn:
+            conn.execute("BEGIN")
+            names = {name for (name,) in conn.execute("SELECT name FROM modules")}
+            if names != self.resolved_names:
+                paths = None
+            counts = {"imports": resolve_imports(conn, paths)}
+        self.resolved_names = names
         return counts
 
     async def terminate(self, reason: Any) -> None:
