@@ -164,8 +164,29 @@ async def bench(quick: bool) -> Rows:
             grep_s < grep_cli,
         ),
         (f"memory after index   {memory / 1e6:>8.0f} MB  (goal <= 300 MB)", memory <= 300e6),
+        await nested_matches(cli),
     ]
     return rows
+
+
+async def nested_matches(cli: str | None) -> tuple[str, bool]:
+    """``$A + $B`` on one 160 kB line ``x = a + a + ...``: every binary node matches, nested in the
+    next (issue 13: it once took 17 s and 4 GB, quadratic in the line)."""
+    operands = 40_000
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "nested.py").write_text("x = " + " + ".join(["a"] * operands) + "\n")
+        cli_s = tool_seconds([cli, "run", "-p", "$A + $B", "--lang", "python", folder]) if cli else float("nan")
+        async with sx.open_runtime(foundation=True) as rt:
+            code = await start_code_layer(rt.production, folder, index_path=os.path.join(folder, "index.sqlite"))
+            await (await code.index()).wait()
+            start = time.perf_counter()
+            matches = await code.grep("$A + $B")
+            grep_s = time.perf_counter() - start
+    return (
+        f"nested $A + $B ({operands:,} operands on one line) {grep_s:.2f} s   ast-grep CLI {cli_s:.2f} s   "
+        f"ratio {grep_s / cli_s:.2f}x, {len(matches)} matches (target <= 10x: linear)",
+        grep_s <= 10 * cli_s and len(matches) == operands - 1,
+    )
 
 
 async def edit_latencies(code: CodeLayer, tmp: str) -> list[float]:

@@ -7,9 +7,10 @@ Matching runs in the parser's worker processes, a chunk of files at a time.
 
 from __future__ import annotations
 
+import bisect
 import keyword
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..runtime._exceptions import ScopeError
 from ._files import read_regular
@@ -58,8 +59,16 @@ def check_pattern(pattern: str) -> None:
         )
 
 
+#: Characters of a match or capture kept (the rest becomes "…"): nested matches, such as every
+#: ``$A + $B`` in a long ``a + a + …`` line, would otherwise cost the square of the line's length.
+TEXT_LIMIT = 240
+
+
 def grep_files(pattern: str, paths: list[str]) -> list[Match]:
-    """Worker job: every match of ``pattern`` in ``paths`` (unreadable files are skipped)."""
+    """Worker job: every match of ``pattern`` in ``paths`` (unreadable files are skipped).
+
+    Linear in the matches: positions come from each node's offsets (``SgNode.range`` counts the
+    columns of its line again for every node) and texts are cut at :data:`TEXT_LIMIT`."""
     from ast_grep_py import SgRoot
 
     names = sorted(set(_METAVARIABLE.findall(pattern)))
@@ -69,16 +78,34 @@ def grep_files(pattern: str, paths: list[str]) -> list[Match]:
             source = read_regular(path).decode("utf-8", "replace")
         except OSError:  # gone, unreadable, or not a regular file
             continue
+        line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
         for node in SgRoot(source, "python").root().find_all(pattern=pattern):
-            start = node.range().start
+            start, end = _span(node)
+            line = bisect.bisect_right(line_starts, start) - 1
             captures = {}
             for name in names:
                 single = node.get_match(name)
                 if single is not None:
-                    captures[name] = single.text()
+                    captures[name] = _excerpt(source, *_span(single))
                 else:
                     many = node.get_multiple_matches(name)
                     if many:
-                        captures[name] = "".join(n.text() for n in many)
-            found.append(Match(path, start.line + 1, start.column, node.text(), captures))
+                        captures[name] = _excerpt(source, _span(many[0])[0], _span(many[-1])[1])
+            found.append(Match(path, line + 1, start - line_starts[line], _excerpt(source, start, end), captures))
     return found
+
+
+_NEWLINE = re.compile("\n")
+
+
+def _span(node: Any) -> tuple[int, int]:
+    """A node's start and end as indexes into its source string, in constant time (an unapplied
+    edit carries them)."""
+    edit = node.replace("")
+    return edit.start_pos, edit.end_pos
+
+
+def _excerpt(source: str, start: int, end: int) -> str:
+    if end - start <= TEXT_LIMIT:
+        return source[start:end]
+    return source[start : start + TEXT_LIMIT] + "…"

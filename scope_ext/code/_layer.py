@@ -120,8 +120,9 @@ class CodeLayer:
         rows = await trio.to_thread.run_sync(read)
         paths = sorted(os.path.join(self.root, path) for (path,) in rows)
         matches = await call(self.namespace.via("code.parser"), _Grep(pattern, paths), None)
-        shown = sorted((os.path.relpath(m.path, self.root), m.line, m.text, m.captures) for m in matches)
-        return QueryResult(f"grep {pattern}", ("path", "line", "match", "captures"), shown)
+        matches.sort(key=lambda m: (m.path, m.line, m.column))  # the same text can match twice on a line
+        shown = [(os.path.relpath(m.path, self.root), m.line, m.column, m.text, m.captures) for m in matches]
+        return QueryResult(f"grep {pattern}", ("path", "line", "column", "match", "captures"), shown)
 
     async def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only SQL query over the index schema (see ``_repository.SCHEMA``)."""
