@@ -29,8 +29,9 @@ sx.runtime_thread().run(start)
 class Kernel:
     """A running kernel and a helper that executes a cell and collects what it printed."""
 
-    def __init__(self) -> None:
-        self.km, self.kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    def __init__(self, cwd: str | None = None) -> None:
+        options = {} if cwd is None else {"cwd": cwd}
+        self.km, self.kc = start_new_kernel(kernel_name="python3", startup_timeout=60, **options)
 
     def execute(self, code: str, timeout: float = 30.0, interrupt_after: float | None = None) -> dict:
         msg_id = self.kc.execute(textwrap.dedent(code))
