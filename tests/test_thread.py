@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -95,3 +96,47 @@ def test_plain_trio_run_works_without_threads():
             return await sx.call("e", "hi")
 
     assert trio.run(main) == "hi"
+
+
+class _Ticker(sx.Service):
+    def init(self) -> None:
+        self.send_after(0.01, "tick")
+
+    def handle_info(self, message: object) -> None:
+        self.send_after(0.01, "tick")
+
+
+def _interval_becomes(expected: float) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if sys.getswitchinterval() == expected:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_the_switch_interval_is_short_only_while_the_runtime_has_work_due():
+    from scope_ext.runtime._switch_interval import PROMPT
+
+    normal = sys.getswitchinterval()
+    thread = sx.RuntimeThread(foundation=False)
+    thread.start()
+    try:
+        assert _interval_becomes(normal), "an idle runtime leaves the interval alone"
+        thread.run(lambda: thread.runtime.production.start(_Ticker, name="ticker", restart="temporary"))
+        assert _interval_becomes(PROMPT), "a timer due every 10 ms: switch promptly"
+        thread.run(lambda: thread.runtime.production.whereis("ticker").shutdown(1.0))
+        assert _interval_becomes(normal)
+        thread.run(lambda: thread.runtime.production.start(_Ticker, name="ticker"))
+        assert _interval_becomes(PROMPT)
+    finally:
+        thread.stop()
+    assert sys.getswitchinterval() == normal, "given back when the runtime stops"
+    plain = sx.RuntimeThread(foundation=False, prompt_switching=False)
+    plain.start()
+    try:
+        plain.run(lambda: plain.runtime.production.start(_Ticker, name="ticker"))
+        time.sleep(0.1)
+        assert sys.getswitchinterval() == normal
+    finally:
+        plain.stop()

@@ -245,5 +245,11 @@ class RuntimeThread(_thread.RuntimeThread):
     """A runtime running ``trio.run`` in a daemon thread (see the runtime's ``RuntimeThread``); with
     ``foundation`` (the default) production gets its Foundation services at start."""
 
-    def __init__(self, *, foundation: bool = True, shutdown_timeout: float = 30.0) -> None:
-        super().__init__(on_start=production_foundation() if foundation else None, shutdown_timeout=shutdown_timeout)
+    def __init__(
+        self, *, foundation: bool = True, shutdown_timeout: float = 30.0, prompt_switching: bool = True
+    ) -> None:
+        super().__init__(
+            on_start=production_foundation() if foundation else None,
+            shutdown_timeout=shutdown_timeout,
+            prompt_switching=prompt_switching,
+        )

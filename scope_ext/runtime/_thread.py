@@ -17,6 +17,7 @@ import trio
 from ._exceptions import RuntimeNotRunning
 from ._process import _current_node
 from ._runtime import Runtime, StartHook, open_runtime
+from ._switch_interval import PromptSwitching
 
 T = TypeVar("T")
 
@@ -25,11 +26,16 @@ class RuntimeThread:
     """A runtime running ``trio.run`` in a daemon thread; start with :meth:`start`.
 
     ``on_start(runtime)`` runs in the runtime once production exists (see :func:`open_runtime`).
+    ``prompt_switching`` shortens the interpreter's switch interval while the runtime has work due
+    (see :mod:`._switch_interval`), so its timers keep time beside a CPU-bound cell.
     """
 
-    def __init__(self, *, on_start: StartHook | None = None, shutdown_timeout: float = 30.0) -> None:
+    def __init__(
+        self, *, on_start: StartHook | None = None, shutdown_timeout: float = 30.0, prompt_switching: bool = True
+    ) -> None:
         self.on_start = on_start
         self.shutdown_timeout = shutdown_timeout
+        self.prompt_switching = prompt_switching
         self.runtime: Runtime | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._thread: threading.Thread | None = None
@@ -66,11 +72,14 @@ class RuntimeThread:
         return self.runtime
 
     def _main(self) -> None:
+        switching = PromptSwitching() if self.prompt_switching else None
         try:
-            trio.run(self._serve)
+            trio.run(self._serve, instruments=[switching] if switching else [])
         except BaseException as exc:  # reported to start(); never propagates into the kernel
             self._error = exc
         finally:
+            if switching is not None:
+                switching.restore()
             self._token = None
             self._ready.set()
 
