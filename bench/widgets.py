@@ -1,7 +1,10 @@
-"""Widget traffic: the live tree of 1,000 services with 10 restarts a second.
+"""Widget traffic: the live tree of 1,000 services with 10 restarts a second; idle sidebars.
 
 Anchor measured in the same run: sending the whole tree in every batch (what re-setting a trait
 does). The view sends only what changed, at most about 10 batches a second.
+
+Sidebars: the process's CPU time per second with 300 Scope sidebars open on an idle runtime with
+its Foundation, against one sidebar in the same run (issue 13: 300 once cost 0.75 CPU-s/s).
 
     python bench/widgets.py [--quick]
 """
@@ -71,10 +74,53 @@ def measure(seconds: float) -> tuple[float, float, int, float]:
         thread.stop()
 
 
+class PageEnd:
+    """The kernel side of a sidebar's comm: sends are counted, the page never speaks."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, data: object) -> None:
+        self.sent += 1
+
+    def on_msg(self, callback: object) -> None:
+        pass
+
+    def on_close(self, callback: object) -> None:
+        pass
+
+
+def sidebar_cost(count: int, seconds: float) -> float:
+    """CPU seconds a second of this process with ``count`` idle sidebars open (after they settle)."""
+    from scope_ext.notebook._sidebar import SidebarFeed
+
+    thread = sx.RuntimeThread()
+    thread.start()
+    feeds = []
+    try:
+        feeds = [SidebarFeed(PageEnd(), thread) for _ in range(count)]
+        time.sleep(1.5)
+        cpu, wall = time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        return (time.process_time() - cpu) / (time.monotonic() - wall)
+    finally:
+        for feed in feeds:
+            feed.closed = True
+        thread.stop()
+
+
 async def bench(quick: bool) -> Rows:
-    bytes_s, rate, full, restarts = await trio.to_thread.run_sync(measure, 3.0 if quick else 10.0)
+    seconds = 3.0 if quick else 10.0
+    one = await trio.to_thread.run_sync(sidebar_cost, 1, seconds)
+    many = await trio.to_thread.run_sync(sidebar_cost, 300, seconds)
+    bytes_s, rate, full, restarts = await trio.to_thread.run_sync(measure, seconds)
     anchor = full * rate
     return [
+        (
+            f"300 idle sidebars: {many:.3f} CPU-s/s; one sidebar {one:.3f} CPU-s/s (ratio {many / one:.1f}) "
+            f"(target <= 0.05 CPU-s/s: they share each round's reads)",
+            many <= 0.05,
+        ),
         (
             f"tree of {SUPERVISORS * WORKERS} services, {restarts:.1f} restarts/s: {bytes_s / 1000:,.1f} kB/s in "
             f"{rate:.1f} batches/s; whole tree each batch {anchor / 1000:,.1f} kB/s (ratio {bytes_s / anchor:.3f}) "

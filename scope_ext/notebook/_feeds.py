@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 from ..foundation_layer._event_log import Event, json_safe
@@ -80,6 +81,46 @@ def tree_nodes(
     return nodes
 
 
+class SharedReads:
+    """What every feed of one publisher reads, read once for all of them: a value computed under
+    a key is handed to everyone who asks for it within ``ttl`` seconds (a publisher's round), so
+    300 sidebars cost one snapshot, one health check and one event query, not 300."""
+
+    def __init__(self, ttl: float = 0.1) -> None:
+        self.ttl = ttl
+        self.computed = 0  # how many values were read (the rest were shared)
+        self._values: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The value under ``key`` from this round, or ``compute()`` (any thread may ask)."""
+        with self._lock:
+            now = time.monotonic()
+            found = self._values.get(key)
+            if found is not None and now - found[0] < self.ttl:
+                return found[1]
+            value = compute()
+            self.computed += 1
+            self._values = {k: v for k, v in self._values.items() if now - v[0] < self.ttl}  # stays small
+            self._values[key] = (now, value)
+            return value
+
+
+class SharedTree:
+    """The trees' nodes as one object per content: a round whose nodes equal the last round's gets
+    the same dict, so a feed that has it knows it is up to date without comparing a node."""
+
+    def __init__(self) -> None:
+        self._started: dict[int, float] = {}
+        self._last: dict[str, dict[str, Any]] = {}
+
+    def nodes(self, snap: RuntimeSnapshot) -> dict[str, dict[str, Any]]:
+        nodes = tree_nodes(snap, None, self._started)
+        if nodes != self._last:
+            self._last = nodes
+        return self._last
+
+
 class TreeDiff:
     """What a page has of the trees, and the batch that brings it up to date."""
 
@@ -90,7 +131,12 @@ class TreeDiff:
 
     def next(self, snap: RuntimeSnapshot, reset: bool = False) -> dict[str, Any] | None:
         """Changed and removed nodes since the last batch (all of them with ``reset``), or None."""
-        nodes = tree_nodes(snap, self.namespace, self._started)
+        return self.diff(tree_nodes(snap, self.namespace, self._started), reset)
+
+    def diff(self, nodes: dict[str, dict[str, Any]], reset: bool = False) -> dict[str, Any] | None:
+        """The batch from what the page has to ``nodes`` (the same dict as last time: nothing)."""
+        if nodes is self._sent and not reset:
+            return None
         before = {} if reset else self._sent
         changed = {path: node for path, node in nodes.items() if before.get(path) != node}
         gone = [path for path in before if path not in nodes]
@@ -117,18 +163,23 @@ class EventTail:
         self.limit = limit
         self._last: dict[str, int] = {}
 
-    def next(self, thread: RuntimeThread, reset: bool = False) -> list[list[Any]]:
-        """The events to send now as rows (see :func:`event_row`), oldest first."""
+    def next(self, thread: RuntimeThread, reset: bool = False, reads: SharedReads | None = None) -> list[list[Any]]:
+        """The events to send now as rows (see :func:`event_row`), oldest first; with ``reads``,
+        the same questions from other pages this round are asked once."""
         if reset:
             self._last = {}
+
+        def shared(key: Any, compute: Callable[[], Any]) -> Any:
+            return compute() if reads is None else reads.get((id(thread.runtime), *key), compute)
+
         rows: list[list[Any]] = []
-        for name, found in foundations(thread):
+        for name, found in shared(("foundations",), lambda: foundations(thread)):
             after = self._last.get(name)
             try:  # one store down or restarting must not cost the others' rows: its turn comes later
                 if after is None:
-                    events = thread.run(lambda f=found: f.events.query(limit=self.history, order="desc"))[::-1]
+                    events = shared(("history", name, self.history), partial(self._history, thread, found))
                 else:
-                    events = thread.run(lambda f=found, a=after: f.events.query(after_id=a, limit=self.limit))
+                    events = shared(("after", name, after, self.limit), partial(self._after, thread, found, after))
             except ScopeError:
                 log.debug("events of %r unavailable this round", name, exc_info=True)
                 continue
@@ -139,6 +190,12 @@ class EventTail:
             rows.extend(map(event_row, events))
         rows.sort(key=lambda row: row[1])
         return rows
+
+    def _history(self, thread: RuntimeThread, found: Foundation) -> Sequence[Event]:
+        return thread.run(lambda: found.events.query(limit=self.history, order="desc"))[::-1]
+
+    def _after(self, thread: RuntimeThread, found: Foundation, after: int) -> Sequence[Event]:
+        return thread.run(lambda: found.events.query(after_id=after, limit=self.limit))
 
 
 class RequestGate:
@@ -192,6 +249,8 @@ class Publisher:
         self.thread = thread
         self.views: weakref.WeakSet[Feed] = weakref.WeakSet()  # type: ignore[type-var]
         self.paused = False
+        #: What the feeds read, shared between them within a round.
+        self.reads = SharedReads()
         self._wake = threading.Event()
         self._guard = threading.Lock()
         self._worker: threading.Thread | None = None

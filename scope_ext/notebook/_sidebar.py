@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from typing import Any
 
 from ..foundation_layer._foundation import find_foundation
 from ..foundation_layer._health import assess
 from ..runtime._runtime import Runtime
 from ..runtime._thread import RuntimeThread
-from ._feeds import EventTail, Publisher, RequestGate, TreeDiff
+from ._feeds import EventTail, Publisher, RequestGate, SharedTree, TreeDiff
 
 log = logging.getLogger("scope_ext.sidebar")
 TARGET = "scope_ext.sidebar"
@@ -85,12 +86,14 @@ class SidebarFeed:
         base = {"t": "state", "reset": reset, "paused": self.publisher.paused}
         if runtime is None:
             return {**base, "runtime": "stopped", "namespaces": [], "tree": None, "events": []} if reset else None
-        snap, namespaces = self.thread.run_sync(lambda: (runtime.snapshot(), _namespaces(runtime)))
+        status, nodes, namespaces = self.publisher.reads.get(
+            ("sidebar", id(runtime)), lambda: _state(self.thread, runtime)
+        )
         message: dict[str, Any] = {
             **base,
-            "runtime": snap.status,
-            "tree": self._tree.next(snap, reset),
-            "events": self._events.next(self.thread, reset),
+            "runtime": status,
+            "tree": self._tree.diff(nodes, reset),
+            "events": self._events.next(self.thread, reset, self.publisher.reads),
         }
         if namespaces != self._namespaces:
             message["namespaces"] = self._namespaces = namespaces
@@ -116,6 +119,20 @@ class SidebarFeed:
 
     def _on_close(self, _msg: Any) -> None:
         self.closed = True
+
+
+#: The sidebars' tree nodes, by runtime thread (one :class:`SharedTree` for all of its sidebars).
+_trees: weakref.WeakKeyDictionary[RuntimeThread, SharedTree] = weakref.WeakKeyDictionary()
+
+
+def _state(thread: RuntimeThread, runtime: Runtime) -> tuple[str, dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """What every sidebar of ``thread`` is sent this round: the runtime's status, the trees'
+    nodes and the namespaces (read once for all of them through :class:`SharedReads`)."""
+    snap, namespaces = thread.run_sync(lambda: (runtime.snapshot(), _namespaces(runtime)))
+    tree = _trees.get(thread)
+    if tree is None:
+        tree = _trees[thread] = SharedTree()
+    return snap.status, tree.nodes(snap), namespaces
 
 
 def _namespaces(runtime: Runtime) -> list[dict[str, Any]]:

@@ -156,10 +156,11 @@ class TreeView(LiveView):
         super().__init__(thread, interval, namespace=namespace)
 
     def snapshot(self) -> RuntimeSnapshot:
-        """The runtime's snapshot now, through the bridge."""
+        """The runtime's snapshot now, through the bridge (shared with the other views this round)."""
         rt = self._thread.runtime
         assert rt is not None
-        return self._thread.run_sync(rt.snapshot)
+        reads = Publisher.of(self._thread).reads
+        return reads.get(("snapshot", id(rt)), lambda: self._thread.run_sync(rt.snapshot))  # type: ignore[no-any-return]
 
     def batch(self, reset: bool = False) -> dict[str, Any] | None:
         return self._diff.next(self.snapshot(), reset)
@@ -264,7 +265,7 @@ class TimelineView(LiveView):
         super().__init__(thread, interval)
 
     def batch(self, reset: bool = False) -> dict[str, Any] | None:
-        rows = self._tail.next(self._thread, reset)
+        rows = self._tail.next(self._thread, reset, Publisher.of(self._thread).reads)
         if not rows and not reset:
             return None
         return {"t": "events", "reset": reset, "items": rows}
