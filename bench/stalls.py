@@ -3,6 +3,7 @@
 Anchor: the same ticker with nothing else running, in the same run. Loads:
 - a tight loop of casts to a service whose mailbox always has room;
 - a tight loop of stored events (``events.store``), one at a time;
+- one ``events.store_batch`` of 200,000 events;
 - an event-store query over 1,000,000 events, filtered (by a data predicate) and unfiltered.
 Target for each (issue 13): the worst stall at most 20 ms.
 
@@ -71,9 +72,16 @@ async def bench(quick: bool) -> Rows:
             for i in range(n):
                 await f.events.store("bench.tick", i)
 
+        batch = [("bench.batch", i) for i in range(200_000)]  # made before the ticker watches
+
+        async def one_batch() -> None:
+            await f.events.store_batch(batch)
+            await f.events.flush()
+
         loads: list[tuple[str, Callable[[], Awaitable[object]]]] = [
             (f"{n:,} casts in a tight loop", casts),
             (f"{n:,} events stored one at a time", stores),
+            ("one batch of 200,000 events", one_batch),
         ]
         for name, load in loads:
             worst = await worst_lateness_ms(load)

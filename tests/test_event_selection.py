@@ -16,11 +16,12 @@ def _fill(log: EventLog, drafts: list[tuple[str, int, str | None]], t0: float) -
 
 @pytest.fixture(autouse=True, scope="module")
 def compact_often():
-    """Copy live parts out of the log's lists after 2 pruned rows (not 4096), so the examples
-    below reach that path too."""
-    saved, _event_log.COMPACT_AFTER = _event_log.COMPACT_AFTER, 2
+    """Pages of 3 entries, and lists copied out after 2 pruned ones (not 1024 and 4096), so the
+    examples below reach sealing, page drops and copies too."""
+    saved = _event_log.PAGE, _event_log.COMPACT_AFTER
+    _event_log.PAGE, _event_log.COMPACT_AFTER = 3, 2
     yield
-    _event_log.COMPACT_AFTER = saved
+    _event_log.PAGE, _event_log.COMPACT_AFTER = saved
 
 
 @settings(max_examples=150, deadline=None)
@@ -42,6 +43,7 @@ def test_batches_equal_a_brute_force_read_of_the_log_at_selection_time(before, a
         if data.draw(st.booleans()):
             log.prune(data.draw(st.integers(0, 10)), None, 0.0)
     assert got == brute_force(held, filters)
+    assert selection.read() == got, "read at once (sharing the log's pages) after all that: the same"
 
 
 def test_pruning_a_large_log_keeps_indexes_consistent():
@@ -74,8 +76,11 @@ def test_a_selection_read_while_the_log_prunes_everything_yields_what_it_held(fi
     held = log.query(order=order, **filters)
     batches = log.select(order=order, **filters).batches(3)
     got = list(EventList(*next(batches)))
-    _fill(log, [("a", 99, "x")] * 10, 100.0)
-    log.prune(2, None, 0.0)  # keeps 2 of 50: every list is cut or compacted
+    log.prune(30, None, 0.0)  # whole pages dropped: the new lists share the old ones' tails
+    _fill(log, [("a", 99, "x")] * 10, 100.0)  # and seal new pages out of them
+    got += list(EventList(*next(batches)))
+    _fill(log, [("a", 98, "x")] * 10, 200.0)
+    log.prune(2, None, 0.0)  # keeps 2 of 60: every list is cut or compacted
     got += [event for entries, data in batches for event in EventList(entries, data)]
     assert got == held and len(held) >= 20
 
@@ -87,7 +92,9 @@ def test_stored_events_and_query_results_give_the_garbage_collector_nothing_to_w
     _fill(log, [("a", {"n": i}, ("req", i)) for i in range(1000)], 0.0)
     found = log.query(types=["a"])
     gc.collect()
+    gc.collect()
     assert not any(map(gc.is_tracked, log._entries)), "entries hold only atoms: untracked after one pass"
+    assert len(log._entries.pages) > 300 and not any(map(gc.is_tracked, log._entries.pages)), "pages too"
     assert gc.is_tracked(found._entries) and not any(map(gc.is_tracked, found._entries))
     assert found[3] == (4, "a", 3.0, "ns", ("req", 3), None, None, {"n": 3})
 
@@ -104,3 +111,45 @@ def test_an_event_list_reads_like_a_list():
     assert "10 events" in repr(found) and repr(found[:2]) == f"EventList({events[:2]!r})"
     with pytest.raises(IndexError):
         found[10]
+
+
+@given(
+    st.lists(st.integers(), max_size=40),
+    st.integers(-50, 50),
+    st.integers(-50, 50),
+    st.sampled_from([None, 1, 2, -1, -3]),
+)
+def test_a_column_reads_like_the_list_it_holds(items, start, stop, step):
+    column = _event_log.Column()
+    for part in (items[:7], items[7:8], items[8:]):  # several extends, pages sealed between them
+        column.extend(list(part))
+    assert list(column) == items and list(reversed(column)) == items[::-1] and len(column) == len(items)
+    assert column[start:stop:step] == items[start:stop:step]
+    for index in (start, stop):
+        if -len(items) <= index < len(items):
+            assert column[index] == items[index]
+
+
+@given(
+    st.lists(st.integers(), max_size=40), st.integers(0, 45), st.integers(0, 45), st.integers(0, 45), st.integers(0, 45)
+)
+def test_a_window_of_a_column_is_the_slice_it_names(items, a, b, c, d):
+    column = _event_log.Column()
+    column.extend(list(items))
+    window = column.window(a, b)
+    assert list(window) == items[a:b] and len(window) == len(items[a:b]) and list(reversed(window)) == items[a:b][::-1]
+    assert window[:] == items[a:b] and window[c:d] == items[a:b][c:d]
+    assert list(window.window(c, d)) == items[a:b][c:d]  # a window of a window
+    if items[a:b]:
+        assert window[0] == items[a] and window[-1] == items[a:b][-1]
+
+
+@given(st.lists(st.integers(0, 12), max_size=8), st.integers(1, 10))
+def test_ingest_slices_keep_every_item_in_order_and_within_the_size(sizes, size):
+    chunks = [(float(i), [("t", (i, j)) for j in range(n)]) for i, n in enumerate(sizes)]
+    parts = list(_event_log.in_slices(chunks, size))
+    assert [item for part in parts for _, items in part for item in items] == [
+        item for _, items in chunks for item in items
+    ]
+    assert all(ts == items[0][1][0] for part in parts for ts, items in part if items)  # each item keeps its time
+    assert all(sum(len(items) for _, items in part) <= size for part in parts) or parts == [chunks]

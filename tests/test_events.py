@@ -262,3 +262,15 @@ def test_segment_encoding_round_trips_mixed_columns(tmp_path):
     db.prune_before(2)  # the first segment only holds id 1
     assert [row[0] for row in db.load(None, None)] == [2, 3, 4]
     db.close()
+
+
+def test_a_big_batch_is_checked_whole_before_anything_is_stored():
+    async def main(rt, f):
+        good = [("big", i) if i % 2 else {"type": "big", "data": i} for i in range(20_000)]
+        with pytest.raises(ValueError, match="non-empty string type"):
+            await f.events.store_batch([*good, ("", "bad at the very end")])
+        assert await f.events.query(types="big") == []  # refused whole: nothing stored
+        assert await f.events.store_batch(good) == 20_000
+        assert [e.data for e in await f.events.query(types="big")] == list(range(20_000))
+
+    with_foundation(main)

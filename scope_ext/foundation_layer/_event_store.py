@@ -28,7 +28,7 @@ from ..runtime._mailbox import INFO
 from ..runtime._process import Refused
 from ..runtime._service import Service, call, pace
 from ._config import ConfigChanged, ConfigClient
-from ._event_log import Event, EventList, EventLog, Item, Order, Selection, check_items
+from ._event_log import Event, EventList, EventLog, Item, Order, Selection, check_items, in_slices
 
 if TYPE_CHECKING:
     from ..runtime._namespace import Namespace
@@ -89,6 +89,8 @@ class EventStats(NamedTuple):
 
 #: Seconds a query reads before it lets the runtime's other tasks run.
 _SLICE = 0.002
+#: Events ingested before the store lets the runtime's other tasks run (about 5 ms).
+_INGEST_SLICE = 8192
 _TICK = "tick"
 _DRAIN = "drain"
 _OVERFLOW = ("events", "overflow")
@@ -152,16 +154,21 @@ class EventStore(Service):
                 item = ("scope.events.recovered", {**recovery._asdict(), "message": recovery.describe()})
                 self._ingest([(time.time(), [item + (None, None, "events")])])
         config.subscribe(self.process, "events")
-        self._drain()  # what producers left while no store was running
+        await self._drain()  # what producers left while no store was running
         self.send_after(self.interval if self.db is not None else 1.0, _TICK)
 
-    def _drain(self) -> None:
+    async def _drain(self) -> None:
+        """Ingest what the outbox holds, :data:`_INGEST_SLICE` events at a time with a checkpoint
+        between (a batch of a million never holds the runtime's thread); producers put what
+        comes meanwhile in the emptied outbox, for the next drain."""
         outbox = self.outbox
         outbox.drain_requested = False
         chunks, outbox.chunks, outbox.count = outbox.chunks, [], 0
-        if chunks:
-            self._ingest(chunks)
         outbox.space.unpark_all()
+        for part in in_slices(chunks, _INGEST_SLICE):
+            self.log.ingest(part)
+            if part is not chunks:
+                await trio.lowlevel.checkpoint()
 
     def _ingest(self, chunks: list[tuple[float, Sequence[Item]]]) -> None:
         self.log.ingest(chunks)
@@ -190,7 +197,7 @@ class EventStore(Service):
 
     async def handle_info(self, message: Any) -> None:
         if message == _DRAIN:
-            self._drain()
+            await self._drain()
             if self.db is not None and self.log.end - self.written > 10 * self.outbox.size:
                 await self._write()  # the file writer fell behind: hold producers here rather than grow
         elif message == _TICK:
@@ -265,7 +272,10 @@ class EventsClient:
         """Store many events: tuples ``(type, data[, correlation_id[, parent_id[, source]]])`` or
         dicts with the ``store`` keywords. A bad item refuses the whole batch."""
         items: list[Any] = list(events)  # check_items turns dicts into items in place
-        check_items(items, _from_dict)
+        for start in range(0, len(items), _INGEST_SLICE):  # a big batch is checked a slice at a time
+            if start:
+                await trio.lowlevel.checkpoint()
+            check_items(items, _from_dict, start, start + _INGEST_SLICE)
         await self._put(items)
         return len(items)
 
@@ -357,6 +367,9 @@ class EventsClient:
             "after_id": after_id,
         }
         selection: Selection = await call(self._outbox.namespace.via("events"), _Query(kwargs), timeout)
+        at_once = selection.at_once()
+        if at_once is not None:
+            return at_once
         found = EventList()
         pause_at = trio.current_time() + _SLICE
         for entries, data in selection.batches():
