@@ -41,24 +41,44 @@ class QueryResult(Displayable):
         count = f"{len(self.rows)} row{'' if len(self.rows) == 1 else 's'}"
         return f"the first {count}; the rest were cut" if self.truncated else count
 
-    def __rich__(self) -> Any:
-        from rich.table import Table
+    def _numeric(self) -> list[bool]:
+        """Per column: whether every value in it is a number (those align right, text left)."""
+        return [
+            all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in column)
+            and any(v is not None for v in column)
+            for column in zip(*self.rows, strict=True)
+        ] or [False] * len(self.columns)
 
-        table = Table(title=f"{self.query} ({self._count()})")
-        for column in self.columns:
-            table.add_column(column)
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table()  # the title above it, not in it: a title never wraps into the table's width
+        for column, numeric in zip(self.columns, self._numeric(), strict=True):
+            table.add_column(column, justify="right" if numeric else "left", overflow="fold")
         for row in self.rows:
             table.add_row(*("" if v is None else str(v) for v in row))
-        return table
+        return Group(Text(f"{self.query} ({self._count()})", style="bold"), table)
 
     def _html(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        align = ["right" if numeric else "left" for numeric in self._numeric()]
+        head = "".join(
+            f'<th style="text-align:{a}">{html.escape(c)}</th>' for c, a in zip(self.columns, align, strict=True)
+        )
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+            "<tr>"
+            + "".join(
+                f'<td style="text-align:{a}">{html.escape("" if v is None else str(v))}</td>'
+                for v, a in zip(row, align, strict=True)
+            )
+            + "</tr>"
             for row in self.rows
         )
+        # mathjax_ignore: JupyterLab would typeset "$X.append($Y)" in a grep caption as math.
         return (
-            f"<table><caption>{html.escape(self.query)} ({self._count()})</caption>"
+            f'<table class="tex2jax_ignore mathjax_ignore"><caption style="text-align:left">'
+            f"{html.escape(self.query)} ({self._count()})</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
 

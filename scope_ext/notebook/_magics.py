@@ -66,20 +66,21 @@ class Status(Displayable):
         return f"scope_ext runtime {self.snapshot.status}; namespaces: {names}"
 
     def __rich__(self) -> Any:
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
         if not self.running or self.snapshot is None:
             return "scope_ext runtime [dim]stopped[/]"
         snap = self.snapshot
-        table = Table(
-            title=f"scope_ext runtime {snap.status}: up {snap.uptime:.1f}s, {snap.processes} processes, "
-            f"{snap.crashes} crashes"
-        )
+        title = Text(f"scope_ext runtime {snap.status}", style="bold")
+        title.append(f"  up {snap.uptime:.1f}s, {snap.processes} processes, {snap.crashes} crashes", style="dim")
+        table = Table()  # the title above it: in it, a title wraps to the table's width
         for column in ("namespace", "status", "processes", "health"):
-            table.add_column(column)
+            table.add_column(column, justify="right" if column == "processes" else "left", overflow="fold")
         for ns in snap.namespaces:
             table.add_row(ns.name, ns.status, str(ns.processes), self.health.get(ns.name, "no foundation"))
-        return table
+        return Group(title, table)
 
 
 class ParseHandle(Displayable):
