@@ -250,9 +250,10 @@ def test_progress_view_follows_an_index_run_to_its_end(thread, tmp_path):
     handle.wait(timeout=60)
     final = view.batch()
     assert final["status"] == "done" and final["files_done"] == 40 and final["title"].startswith("<index run 1")
+    assert 0 < final["elapsed"] < 60
     assert view.batch() is None  # nothing changes after the end: nothing more is sent
     text, line, snapshot = view.saved()
-    assert snapshot["kind"] == "progress" and "40/40 files" in line
+    assert snapshot["kind"] == "progress" and "40/40 files" in line and f"after {final['elapsed']:.1f} s" in line
     view.close()
 
 

@@ -33,9 +33,14 @@ class IndexRun:
         )
 
     @property
+    def elapsed(self) -> float:
+        """Seconds the run has taken (so far, or in all once it ended)."""
+        return (self.finished or time.time()) - self.started
+
+    @property
     def rate(self) -> float:
         """Files per second so far."""
-        elapsed = (self.finished or time.time()) - self.started
+        elapsed = self.elapsed
         return self.files_done / elapsed if elapsed > 0 else 0.0
 
     @property

@@ -98,7 +98,7 @@ class ParseHandle(Displayable):
         if self._view is None:  # in Jupyter: a live progress bar
             from ._views import ProgressView
 
-            self._view = ProgressView(self._thread, self.progress, repr(self))
+            self._view = ProgressView(self._thread, self.progress, f"Indexing {self.run.root} ({self.namespace})")
         return self._view._repr_mimebundle_()
 
     @property
@@ -111,11 +111,12 @@ class ParseHandle(Displayable):
         return self.status != "running"
 
     def progress(self) -> dict[str, Any]:
-        """Files and bytes done, rate (files/s) and ETA (s), read through the runtime thread."""
+        """Files and bytes done, rate (files/s), ETA and elapsed time (s), read through the runtime thread."""
         run = self.run
         return self._thread.run_sync(
             lambda: {
                 "status": run.status,
+                "elapsed": round(run.elapsed, 2),
                 "files_done": run.files_done,
                 "files_total": run.files_total,
                 "files_skipped": run.files_skipped,
@@ -157,8 +158,8 @@ class ParseHandle(Displayable):
         p = self.progress()
         eta = f", ETA {p['eta']:.1f}s" if p["eta"] else ""
         return (
-            f"index run {self.run.id} of {self.run.root} ({self.namespace}): {p['status']}, "
-            f"{p['files_done']}/{p['files_total']} files ({p['files_skipped']} unchanged), "
+            f"index run {self.run.id} of {self.run.root} ({self.namespace}): {p['status']} after "
+            f"{p['elapsed']:.1f}s, {p['files_done']}/{p['files_total']} files ({p['files_skipped']} unchanged), "
             f"{p['errors']} errors, {p['rate']:.0f} files/s{eta}"
         )
 

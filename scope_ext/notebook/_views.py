@@ -375,8 +375,8 @@ class ProgressView(LiveView):
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
         progress = self._read()
         line = (
-            f"{self._title}: {progress['status']}, {progress['files_done']}/{progress['files_total']} files, "
-            f"{progress['errors']} errors"
+            f"{self._title}: {progress['status']} after {progress['elapsed']:.1f} s, "
+            f"{progress['files_done']}/{progress['files_total']} files, {progress['errors']} errors"
         )
         return self._title, line, snapshot("progress", {"t": "progress", **progress, "title": self._title})
 

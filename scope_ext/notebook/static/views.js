@@ -434,8 +434,9 @@ function renderProgress({ model, el }, entry) {
     bar.style.width = `${(share * 100).toFixed(1)}%`;
     bar.dataset.status = msg.status;
     const eta = msg.eta != null && msg.status === "running" ? `, ETA ${msg.eta.toFixed(1)} s` : "";
-    line.textContent = `${msg.status}: ${msg.files_done}/${msg.files_total} files (${msg.files_skipped} unchanged), ` +
-      `${msg.errors} errors, ${Math.round(msg.rate)} files/s${eta}`;
+    const took = msg.elapsed != null ? ` after ${msg.elapsed.toFixed(1)} s` : "";  // older snapshots have none
+    line.textContent = `${msg.status}${took}: ${msg.files_done}/${msg.files_total} files ` +
+      `(${msg.files_skipped} unchanged), ${msg.errors} errors, ${Math.round(msg.rate)} files/s${eta}`;
   }
   onMessage(entry.state.last);
   return connect(model, el, entry, onMessage);
