@@ -328,9 +328,13 @@ def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
         page.keyboard.press("Control+Shift+c")  # the palette lists the commands under "Scope"
         page.keyboard.type("Scope")
         palette = page.locator("#command-palette")
-        for label in ("Open Dashboard", "Open Event Timeline", "Pause Live Updates", "Start Runtime"):
-            palette.locator(".lm-CommandPalette-item", has_text=label).wait_for(timeout=10_000)
+        for label in ("Open Dashboard", "Open Event Timeline", "Pause Live Updates"):
+            palette.locator(".lm-CommandPalette-item", has_text=f"Scope: {label}").wait_for(timeout=10_000)
+        start_item = palette.locator(".lm-CommandPalette-item[data-command='scope-ext:start-runtime']")
+        assert "lm-mod-disabled" in start_item.get_attribute("class")  # it runs: offered, but not enabled
         page.keyboard.press("Escape")
+        start = sidebar.locator("button[data-command='scope-ext:start-runtime']")
+        assert start.inner_text() == "Start Runtime" and start.is_disabled()  # it runs: nothing to start
 
         sidebar.locator("button[data-command='scope-ext:open-dashboard']").click()
         dashboard = page.locator(".jp-MainAreaWidget", has=page.locator(".widget-tab"))

@@ -8,6 +8,7 @@ import { OutputArea, OutputAreaModel } from '@jupyterlab/outputarea';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { Kernel } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { ScopeConnection } from './connection';
 import { CommandIDs, ScopeSidebar } from './sidebar';
@@ -116,10 +117,18 @@ const sidebar: JupyterFrontEndPlugin<void> = {
       void OutputArea.execute(code, area, current.sessionContext);
     };
 
+    // The palette shows "Scope: …" (so typing "scope" finds them first); the sidebar's own
+    // buttons ask for the short label with { short: true }.
+    const label =
+      (text: string) =>
+      (args: ReadonlyPartialJSONObject): string =>
+        args.short ? text : `Scope: ${text}`;
+    const running = (): boolean =>
+      view.connection?.state.phase === 'connected' && view.connection.state.runtime === 'running';
     commands.addCommand(CommandIDs.start, {
-      label: 'Start Runtime',
+      label: label('Start Runtime'),
       caption: 'Load scope_ext in the current notebook’s kernel (if needed) and start its runtime',
-      isEnabled: () => kernelOf() !== null,
+      isEnabled: () => kernelOf() !== null && !running(),
       execute: async () => {
         const kernel = kernelOf()?.sessionContext.session?.kernel;
         if (kernel) {
@@ -128,19 +137,19 @@ const sidebar: JupyterFrontEndPlugin<void> = {
       }
     });
     commands.addCommand(CommandIDs.dashboard, {
-      label: 'Open Dashboard',
+      label: label('Open Dashboard'),
       caption: 'The supervision tree, events and telemetry of the current notebook’s kernel, live',
       isEnabled: () => kernelOf() !== null,
       execute: () => openOutput('Scope dashboard', `${LOAD}\n%scope dashboard`)
     });
     commands.addCommand(CommandIDs.timeline, {
-      label: 'Open Event Timeline',
+      label: label('Open Event Timeline'),
       caption: 'Every namespace’s events as they are stored, live',
       isEnabled: () => kernelOf() !== null,
       execute: () => openOutput('Scope events', `${LOAD}\n%scope timeline`)
     });
     commands.addCommand(CommandIDs.pause, {
-      label: () => (view.connection?.state.paused ? 'Resume Live Updates' : 'Pause Live Updates'),
+      label: args => label(view.connection?.state.paused ? 'Resume Live Updates' : 'Pause Live Updates')(args),
       caption: 'Hold or resume every live scope_ext view of the current kernel',
       isToggled: () => view.connection?.state.paused ?? false,
       isEnabled: () => view.connection?.state.phase === 'connected',
@@ -152,7 +161,7 @@ const sidebar: JupyterFrontEndPlugin<void> = {
       }
     });
     commands.addCommand(CommandIDs.show, {
-      label: 'Show Scope Sidebar',
+      label: label('Show Sidebar'),
       execute: () => shell.activateById(view.id)
     });
     for (const command of Object.values(CommandIDs)) {

@@ -127,7 +127,7 @@ export class ScopeSidebar extends Widget {
       if (!this._commands.isVisible(id)) {
         continue;
       }
-      const button = element('button', '', this._commands.label(id)) as HTMLButtonElement;
+      const button = element('button', '', this._commands.label(id, { short: true })) as HTMLButtonElement;
       button.dataset.command = id;
       button.disabled = !this._commands.isEnabled(id);
       button.onclick = () => void this._commands.execute(id);
