@@ -312,6 +312,12 @@ def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
         second = restarts(flaky.inner_text())
         assert "*" in sleeping.inner_text() and second > first, (first, second)  # live while the cell runs
         sidebar.locator(".scope-ext-sidebar-event", has_text="scope.process.crashed").first.wait_for()
+        # the crash loop shows as such (its status says "running"), and its supervisor says so too
+        sidebar.locator(
+            ".scope-ext-sidebar-service[data-path='production/chaos/flaky'][data-health='crashing']"
+        ).wait_for()
+        chaos = sidebar.locator(".scope-ext-sidebar-service[data-path='production/chaos']")
+        chaos.locator(".scope-ext-below[data-below='crashing']").wait_for()
         page.screenshot(path=str(ARTIFACTS / "sidebar.png"))
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=30_000)
 
@@ -341,6 +347,9 @@ def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
         dashboard.locator(".scope-ext-live .scope-ext-node[data-path='production/chaos/flaky']").wait_for(
             timeout=30_000
         )  # the live widget, not the snapshot
+        dashboard.locator(
+            ".scope-ext-node[data-path='production/chaos'] .scope-ext-below[data-below='crashing']"
+        ).wait_for()
         sidebar.locator("button[data-command='scope-ext:open-timeline']").click()
         timeline = page.locator(
             ".jp-MainAreaWidget", has=page.locator(".scope-ext-timeline"), has_not=page.locator(".widget-tab")

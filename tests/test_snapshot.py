@@ -81,3 +81,33 @@ def test_snapshot_renders_with_rich(in_runtime):
         assert "worker-1" in text and "restarts 1" in text and "last error: ValueError" in text
 
     in_runtime(main)
+
+
+class _CrashSoon(sx.Service):
+    def init(self) -> None:
+        self.send_after(0.02, "crash")
+
+    def handle_info(self, message: object) -> None:
+        raise RuntimeError("crash loop")
+
+
+def test_a_crash_loop_shows_as_crashing_and_its_ancestors_know(in_runtime):
+    from scope_ext.notebook._feeds import CRASHING, tree_nodes
+
+    async def main(rt):
+        specs = [
+            ChildSpec("loop", _CrashSoon),
+            ChildSpec("calm", Echo),
+            ChildSpec("once", _CrashSoon, restart="transient"),
+        ]
+        await rt.production.start(sx.Supervisor, specs, "one_for_one", 1000, 1.0, id="app")
+        await trio.sleep(0.6)
+        snap = rt.snapshot()
+        return {n.id: n.recent_restarts for n in snap.find("production").root.children[0].children}, tree_nodes(snap)
+
+    recent, nodes = in_runtime(main)
+    assert recent["loop"] >= CRASHING and recent["calm"] == 0
+    assert nodes["production/app/loop"]["health"] == "crashing" and nodes["production/app/calm"]["health"] == "ok"
+    assert nodes["production/app/loop"]["status"] in ("running", "restarting")  # its status alone looks fine
+    assert nodes["production/app"]["health"] == "ok" and nodes["production/app"]["below"] == "crashing"
+    assert nodes["production"]["below"] == "crashing" and nodes["production/app/calm"]["below"] == "ok"

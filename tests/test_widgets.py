@@ -75,8 +75,11 @@ def test_batches_carry_only_what_changed(thread):
     change = None
     while change is None and time.monotonic() < deadline:
         change = view.batch()
-    assert set(change["set"]) == {"production/app/flaky", "production/app"}  # restarts and budget
+    # flaky: restarts; app: budget and what is below it; production: what is below it
+    assert set(change["set"]) == {"production/app/flaky", "production/app", "production"}
     assert change["set"]["production/app/flaky"]["restarts"] == 1 and change["del"] == []
+    assert change["set"]["production/app/flaky"]["health"] == "restarting"
+    assert change["set"]["production"]["below"] == change["set"]["production/app"]["below"] == "restarting"
     view.close()
 
 

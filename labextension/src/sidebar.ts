@@ -7,7 +7,7 @@ import type { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { STATUS_COLOR } from '../../scope_ext/notebook/static/views.js';
+import { belowMark, dotColor } from '../../scope_ext/notebook/static/views.js';
 
 import type { ScopeConnection } from './connection';
 import { IScopeState, servicesOf } from './state';
@@ -92,11 +92,16 @@ export class ScopeSidebar extends Widget {
         const row = element('div', 'scope-ext-sidebar-service');
         row.dataset.path = path;
         row.dataset.status = service.status;
+        row.dataset.health = service.health ?? 'ok';
         row.style.paddingLeft = `${8 + depth * 12}px`;
         const dot = element('span', 'scope-ext-dot');
-        dot.style.background = STATUS_COLOR[service.status] ?? '#000';
+        dot.style.background = dotColor(service);
         const restarts = service.restarts ? ` · restarts ${service.restarts}` : '';
         row.append(dot, `${service.id} ${service.status}${restarts}`);
+        const below = belowMark(service);
+        if (below) {
+          row.append(below);
+        }
         const checked = health.get(service.id);
         if (checked) {
           row.append(badge(checked[0], checked[1]));

@@ -34,6 +34,11 @@ export interface INodeInfo {
   error: string | null;
   started: number | null;
   strategy?: string;
+  /** Restarts in the last minute, and the health they give (`ok`, `restarting`, `crashing`). */
+  recent?: number;
+  health?: string;
+  /** The worst health among the nodes below this one. */
+  below?: string;
 }
 
 /** id, time, namespace, type, severity, correlation, parent, source, data. */

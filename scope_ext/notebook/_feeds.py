@@ -39,17 +39,31 @@ def snapshot(kind: str, batch: dict[str, Any] | None, **traits: Any) -> dict[str
     }
 
 
+#: A node's health from its recent restart rate, best first (see :func:`health`).
+HEALTH = ("ok", "restarting", "crashing")
+#: Restarts in the last minute from which a service counts as crash-looping.
+CRASHING = 5
+
+
+def health(recent_restarts: int) -> str:
+    """``ok``, ``restarting`` (it restarted in the last minute) or ``crashing`` (it keeps doing so):
+    a crash loop looks "running" most of the time, so the view shows this beside the status."""
+    return HEALTH[0] if not recent_restarts else HEALTH[2] if recent_restarts >= CRASHING else HEALTH[1]
+
+
 def tree_nodes(
     snap: RuntimeSnapshot, namespace: str | None = None, started: dict[int, float] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Every node of the trees as a flat dict keyed by path (``ns/child/...``). Uptime travels as
-    a start time (kept per pid in ``started``), so a node changes only when something about it does."""
+    a start time (kept per pid in ``started``), so a node changes only when something about it does.
+    Each node has its ``health`` and the worst health ``below`` it."""
     known = {} if started is None else started
     seen: dict[int, float] = {}
     now = time.time()
     nodes: dict[str, dict[str, Any]] = {}
 
-    def add(node: NodeSnapshot, path: str, parent: str | None, index: int) -> None:
+    def add(node: NodeSnapshot, path: str, parent: str | None, index: int) -> str:
+        """Add ``node`` and what is below it; returns the worst health among them."""
         entry: dict[str, Any] = {
             "p": parent,
             "i": index,
@@ -61,6 +75,9 @@ def tree_nodes(
             "capacity": node.capacity,
             "error": node.last_error,
             "started": None,
+            "recent": node.recent_restarts,
+            "health": health(node.recent_restarts),
+            "below": "ok",
         }
         if node.pid is not None:
             entry["started"] = seen[node.pid] = known.get(node.pid, round(now - node.uptime, 1))
@@ -69,7 +86,8 @@ def tree_nodes(
             entry.update(strategy=sup.strategy, used=sup.restarts_used, max=sup.max_restarts, left=sup.restarts_left)
         nodes[path] = entry
         for i, child in enumerate(node.children):
-            add(child, f"{path}/{child.id}", path, i)
+            entry["below"] = max(entry["below"], add(child, f"{path}/{child.id}", path, i), key=HEALTH.index)
+        return max(entry["health"], entry["below"], key=HEALTH.index)
 
     for i, ns in enumerate(snap.namespaces):
         if namespace is not None and ns.name != namespace:

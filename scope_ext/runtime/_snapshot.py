@@ -54,6 +54,8 @@ class NodeSnapshot(NamedTuple):
     last_traceback: str | None
     supervision: Supervision | None = None
     children: tuple[NodeSnapshot, ...] = ()
+    #: Restarts in the last :data:`RECENT` seconds (a crash loop shows here, not in ``status``).
+    recent_restarts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,10 @@ class RuntimeSnapshot(Displayable):
 
     def __repr__(self) -> str:
         return f"<RuntimeSnapshot {self.status}: {', '.join(ns.name for ns in self.namespaces)}>"
+
+
+#: Seconds over which restarts count as recent.
+RECENT = 60.0
 
 
 @lru_cache(maxsize=512)
@@ -143,7 +149,9 @@ def _child(record: _Child, now: float) -> NodeSnapshot:
     status = record.status
     if proc is not None and status == "running" and proc.status == "starting":
         status = "restarting" if record.restarts else "starting"
-    return _node(record.spec.id, record.spec.kind, proc, status, record.restarts, record.last_exception, now)
+    node = _node(record.spec.id, record.spec.kind, proc, status, record.restarts, record.last_exception, now)
+    recent = sum(1 for at in record.restarted_at if at > now - RECENT)
+    return node._replace(recent_restarts=recent) if recent else node
 
 
 def _namespace(ns: Namespace, now: float) -> NamespaceSnapshot:
@@ -210,6 +218,8 @@ def _label(node: NodeSnapshot) -> Text:
         text.append(f"  handled {node.handled}", style="dim")
     if node.restarts:
         text.append(f"  restarts {node.restarts}", style="yellow")
+    if node.recent_restarts:
+        text.append(f" ({node.recent_restarts} in the last minute)", style="bold red")
     if node.pid is not None:
         text.append(f"  up {_uptime(node.uptime)}", style="dim")
     if node.last_error:

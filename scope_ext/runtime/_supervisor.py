@@ -115,6 +115,9 @@ class ChildCounts(NamedTuple):
     workers: int
 
 
+#: Restart times a child keeps (enough to tell a crash loop from a one-off restart).
+RECENT_KEPT = 32
+
 #: A child's life cycle: the statuses each status may move to (staying put is always allowed).
 _MOVES: dict[ChildStatus, frozenset[ChildStatus]] = {
     "stopped": frozenset({"starting", "restarting"}),  # restarting: queued behind a failed group restart
@@ -128,15 +131,21 @@ _MOVES: dict[ChildStatus, frozenset[ChildStatus]] = {
 class _Child:
     """A supervisor's record of one child, across its restarts."""
 
-    __slots__ = ("spec", "proc", "status", "restarts", "last_exception", "last_reason")
+    __slots__ = ("spec", "proc", "status", "restarts", "restarted_at", "last_exception", "last_reason")
 
     def __init__(self, spec: ChildSpec) -> None:
         self.spec = spec
         self.proc: Process | None = None
         self.status: ChildStatus = "stopped"
         self.restarts = 0
+        #: When the latest restarts happened (runtime clock), for the recent restart rate.
+        self.restarted_at: deque[float] = deque(maxlen=RECENT_KEPT)
         self.last_exception: BaseException | None = None
         self.last_reason: Any = None
+
+    def count_restart(self) -> None:
+        self.restarts += 1
+        self.restarted_at.append(trio.current_time())
 
     def become(self, status: ChildStatus) -> None:
         """Move to ``status``: the one place a child's status changes."""
@@ -341,7 +350,7 @@ class Supervisor(Service):
             except StartError:
                 me._deliver(INFO, _Restart(child), None)
                 return None
-            child.restarts += 1
+            child.count_restart()
             child.become("running")
             return following
         me._deliver(INFO, _Restart(child), None)
@@ -361,7 +370,7 @@ class Supervisor(Service):
             await self._stop_children([c for c in group if c is not child])
             group = [c for c in group if c is child or c in self._children]  # temporary ones are gone
         for position, member in enumerate(group):
-            member.restarts += 1
+            member.count_restart()
             try:
                 await self._start(member)
             except StartError:

@@ -95,6 +95,26 @@ export const STATUS_COLOR = {  // also the Scope sidebar's (labextension/)
   running: "#2e7d32", starting: "#00838f", restarting: "#f9a825", stopping: "#8e24aa",
   stopped: "#9e9e9e", down: "#c62828", dropped: "#9e9e9e",
 };
+// A node's health from its recent restarts (the kernel's `health`): a crash loop is "running"
+// most of the time, so its dot takes this colour instead of its status's.
+export const HEALTH_COLOR = { restarting: "#f9a825", crashing: "#c62828" };
+
+export function dotColor(node) {
+  return HEALTH_COLOR[node.health] || STATUS_COLOR[node.status] || "#000";
+}
+
+// A marker on a node with something unhealthy below it (null when all is well there).
+export function belowMark(node) {
+  if (!HEALTH_COLOR[node.below]) return null;
+  const mark = document.createElement("span");
+  mark.className = "scope-ext-below";
+  mark.dataset.below = node.below;
+  mark.style.color = HEALTH_COLOR[node.below];
+  mark.style.marginLeft = "6px";
+  mark.textContent = "●";
+  mark.title = `a service below is ${node.below === "crashing" ? "crash-looping" : "restarting"}`;
+  return mark;
+}
 const collapsedByModel = new Map();
 
 function uptime(started, now) {
@@ -110,6 +130,7 @@ function nodeText(node, now) {
   if (node.strategy) text += `  ${node.strategy}  budget ${node.used}/${node.max} (${node.left} left)`;
   else if (node.capacity) text += `  mailbox ${node.mailbox}/${node.capacity}`;
   if (node.restarts) text += `  restarts ${node.restarts}`;
+  if (node.recent) text += ` (${node.recent} in the last minute)`;
   if (node.started != null) text += `  up ${uptime(node.started, now)}`;
   return text;
 }
@@ -150,6 +171,7 @@ function renderTree({ model, el }, entry) {
     line.className = "scope-ext-node" + (node.path === selected ? " selected" : "");
     line.dataset.path = node.path;
     line.dataset.status = node.status;
+    line.dataset.health = node.health || "ok";
     line.style.paddingLeft = `${depth * 16}px`;
     const kids = children(node.path);
     const toggle = document.createElement("span");
@@ -162,11 +184,13 @@ function renderTree({ model, el }, entry) {
     };
     const dot = document.createElement("span");
     dot.className = "scope-ext-dot";
-    dot.style.background = STATUS_COLOR[node.status] || "#000";
+    dot.style.background = dotColor(node);
     const label = document.createElement("span");
     label.className = "scope-ext-label";
     label.textContent = nodeText(node, entry.at ?? Date.now() / 1000);
     line.append(toggle, dot, label);
+    const below = belowMark(node);
+    if (below) line.append(below);
     line.onclick = () => {
       selected = node.path;
       details = entry.live ? null : { error: node.error, events: [] };  // a snapshot has the last error only
@@ -534,7 +558,7 @@ const STATIC_HTML = {
     const byParent = childrenIndex(state.nodes);
     const walk = (parent, depth) => {
       for (const node of byParent.get(parent) || []) {
-        const dot = `<span style="color:${STATUS_COLOR[node.status] || "#000"}">●</span>`;
+        const dot = `<span style="color:${dotColor(node)}">●</span>`;
         lines.push(`${"  ".repeat(depth)}${dot} ${escapeHTML(nodeText(node, at))}`);
         walk(node.path, depth + 1);
       }
