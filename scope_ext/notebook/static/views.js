@@ -166,39 +166,60 @@ function renderTree({ model, el }, entry) {
     return byParent.get(path) || [];
   }
 
-  function row(node, depth) {
+  // Keyed rows: one element per path, kept across batches and clock ticks and changed in place,
+  // so a press and its release land on the same element and selections, scroll and focus stay.
+  const rows = new Map();  // path -> {line, toggle, dot, label, below}
+
+  function rowOf(path) {
+    let r = rows.get(path);
+    if (r) return r;
     const line = document.createElement("div");
-    line.className = "scope-ext-node" + (node.path === selected ? " selected" : "");
-    line.dataset.path = node.path;
-    line.dataset.status = node.status;
-    line.dataset.health = node.health || "ok";
-    line.style.paddingLeft = `${depth * 16}px`;
-    const kids = children(node.path);
+    line.dataset.path = path;
     const toggle = document.createElement("span");
     toggle.className = "scope-ext-toggle";
-    toggle.textContent = kids.length ? (collapsed.has(node.path) ? "▸" : "▾") : " ";
     toggle.onclick = (e) => {
       e.stopPropagation();
-      if (collapsed.has(node.path)) collapsed.delete(node.path); else collapsed.add(node.path);
+      if (collapsed.has(path)) collapsed.delete(path); else collapsed.add(path);
       draw();
     };
     const dot = document.createElement("span");
     dot.className = "scope-ext-dot";
-    dot.style.background = dotColor(node);
     const label = document.createElement("span");
     label.className = "scope-ext-label";
-    label.textContent = nodeText(node, entry.at ?? Date.now() / 1000);
     line.append(toggle, dot, label);
-    const below = belowMark(node);
-    if (below) line.append(below);
-    line.onclick = () => {
-      selected = node.path;
-      details = entry.live ? null : { error: node.error, events: [] };  // a snapshot has the last error only
-      if (entry.live) model.send({ t: "details", path: node.path });
-      draw();
-    };
-    list.append(line);
-    if (!collapsed.has(node.path)) for (const kid of kids) row(kid, depth + 1);
+    line.onclick = () => select(path);
+    r = { line, toggle, dot, label, below: null };
+    rows.set(path, r);
+    return r;
+  }
+
+  function set(target, key, value) {  // touch the DOM only where something changed
+    if (target[key] !== value) target[key] = value;
+  }
+
+  function update(r, node, depth, now) {
+    set(r.line, "className", "scope-ext-node" + (node.path === selected ? " selected" : ""));
+    set(r.line.dataset, "status", node.status);
+    set(r.line.dataset, "health", node.health || "ok");
+    set(r.line.style, "paddingLeft", `${depth * 16}px`);
+    set(r.toggle, "textContent", children(node.path).length ? (collapsed.has(node.path) ? "▸" : "▾") : " ");
+    set(r.dot.style, "background", dotColor(node));
+    set(r.label, "textContent", nodeText(node, now));
+    const mark = r.below ? r.below.dataset.below : undefined;
+    if (mark !== (HEALTH_COLOR[node.below] ? node.below : undefined)) {
+      r.below?.remove();
+      r.below = belowMark(node);
+      if (r.below) r.line.append(r.below);
+    }
+  }
+
+  function select(path) {
+    selected = path;
+    const node = nodes.get(path);
+    details = entry.live || !node ? null : { error: node.error, events: [] };  // a snapshot has the last error only
+    if (entry.live) model.send({ t: "details", path });
+    draw();
+    drawDetails();
   }
 
   function action(name) {
@@ -207,10 +228,15 @@ function renderTree({ model, el }, entry) {
     model.send({ t: "action", action: name, path: selected });
   }
 
+  let drawn = null;  // what the details panel shows, to leave it alone when nothing changed
+
   function drawDetails() {
+    const node = selected ? nodes.get(selected) : undefined;
+    const shows = JSON.stringify([selected, node && [node.kind, node.status], details]);
+    if (shows === drawn) return;  // a selection in the traceback survives a redraw that changes nothing
+    drawn = shows;
     panel.replaceChildren();
-    if (!selected || !nodes.has(selected)) return;
-    const node = nodes.get(selected);
+    if (!node) return;
     const title = document.createElement("div");
     title.className = "scope-ext-details-title";
     title.textContent = `${node.id} (${node.kind}, ${node.status})`;
@@ -245,14 +271,31 @@ function renderTree({ model, el }, entry) {
 
   function draw() {
     byParent = childrenIndex(nodes);
-    list.replaceChildren();
-    for (const root of children(null)) row(root, 0);
-    drawDetails();
+    const now = entry.at ?? Date.now() / 1000;
+    const seen = new Set();
+    let previous = null;
+    const visit = (node, depth) => {
+      const r = rowOf(node.path);
+      update(r, node, depth, now);
+      seen.add(node.path);
+      const wanted = previous ? previous.nextSibling : list.firstChild;
+      if (r.line !== wanted) list.insertBefore(r.line, wanted);  // moves only what is out of place
+      previous = r.line;
+      if (!collapsed.has(node.path)) for (const kid of children(node.path)) visit(kid, depth + 1);
+    };
+    for (const root of children(null)) visit(root, 0);
+    for (const [path, r] of rows) {
+      if (!seen.has(path)) {
+        r.line.remove();
+        rows.delete(path);
+      }
+    }
   }
 
   function onMessage(msg) {
     if (msg.t === "tree") {
       draw();
+      if (msg.reset || (selected && (selected in (msg.set || {}) || (msg.del || []).includes(selected)))) drawDetails();
     } else if (msg.t === "details" && msg.path === selected) {
       details = msg;
       drawDetails();
@@ -264,8 +307,17 @@ function renderTree({ model, el }, entry) {
     }
   }
 
-  const clock = entry.live ? setInterval(draw, 1000) : null;  // uptimes tick here, not over the wire
+  // Uptimes tick here, not over the wire (only the labels' text changes); a selected service's
+  // details (its recent events) are asked for again every few seconds.
+  let ticks = 0;
+  const clock = entry.live
+    ? setInterval(() => {
+        draw();
+        if (selected && ++ticks % 3 === 0) model.send({ t: "details", path: selected });
+      }, 1000)
+    : null;
   draw();
+  drawDetails();
   const disconnect = connect(model, el, entry, onMessage);
   return () => { clearInterval(clock); disconnect(); };
 }
