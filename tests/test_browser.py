@@ -350,6 +350,34 @@ def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
         dashboard.locator(
             ".scope-ext-node[data-path='production/chaos'] .scope-ext-below[data-below='crashing']"
         ).wait_for()
+        # A person's click (held 150 ms) on a tree that changes all the time selects the row every time
+        for attempt in range(10):
+            path = ("production/chaos/flaky", "production/foundation/events")[attempt % 2]
+            row = dashboard.locator(f".scope-ext-live .scope-ext-node[data-path='{path}']")
+            box = row.locator(".scope-ext-label").bounding_box()  # its text, not the collapse toggle
+            page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            time.sleep(0.15)
+            page.mouse.up()
+            until(lambda r=row: "selected" in (r.get_attribute("class") or ""), f"click {attempt + 1} on {path}", 2)
+            title = dashboard.locator(".scope-ext-live .scope-ext-details-title")
+            until(lambda t=title, p=path: t.inner_text().startswith(p.rsplit("/", 1)[1]), "its details", 2)
+        live_tree = dashboard.locator(".scope-ext-live .scope-ext-tree")
+
+        def shown_paths() -> list[str]:
+            return sorted(live_tree.locator(".scope-ext-node").evaluate_all("rows => rows.map(r => r.dataset.path)"))
+
+        live_tree.locator(".scope-ext-search").fill("EVENTS")  # search: matches and their ancestors
+        until(
+            lambda: shown_paths() == ["production", "production/foundation", "production/foundation/events"], "search"
+        )
+        live_tree.locator(".scope-ext-search").fill("")
+        live_tree.locator(".scope-ext-only-unhealthy").check()  # only the crash loop and its ancestors
+        until(lambda: shown_paths() == ["production", "production/chaos", "production/chaos/flaky"], "only unhealthy")
+        live_tree.locator(".scope-ext-search").fill("no such service")
+        live_tree.locator(".scope-ext-empty", has_text="Nothing matches").wait_for()
+        live_tree.locator(".scope-ext-search").fill("")
+        live_tree.locator(".scope-ext-only-unhealthy").uncheck()
         sidebar.locator("button[data-command='scope-ext:open-timeline']").click()
         timeline = page.locator(
             ".jp-MainAreaWidget", has=page.locator(".scope-ext-timeline"), has_not=page.locator(".widget-tab")

@@ -156,11 +156,45 @@ function renderTree({ model, el }, entry) {
   let details = null;
 
   el.classList.add("scope-ext-tree");
+  // Search and "only unhealthy": matching nodes show with their ancestors, collapsed or not.
+  const bar = document.createElement("div");
+  bar.className = "scope-ext-filters";
+  const search = document.createElement("input");
+  search.type = "search";
+  search.placeholder = "search services";
+  search.className = "scope-ext-search";
+  const unhealthyBox = document.createElement("input");
+  unhealthyBox.type = "checkbox";
+  unhealthyBox.className = "scope-ext-only-unhealthy";
+  const unhealthyLabel = document.createElement("label");
+  unhealthyLabel.append(unhealthyBox, " only unhealthy");
+  const count = document.createElement("span");
+  count.className = "scope-ext-count";
+  bar.append(search, unhealthyLabel, count);
+  search.oninput = () => draw();
+  unhealthyBox.onchange = () => draw();
   const list = document.createElement("div");
   list.className = "scope-ext-tree-list";
+  const empty = document.createElement("div");
+  empty.className = "scope-ext-empty";
   const panel = document.createElement("div");
   panel.className = "scope-ext-tree-details";
-  el.append(list, panel);
+  el.append(bar, list, panel);
+
+  // The paths to show while a filter is on (matches and their ancestors), or null for all.
+  function shown() {
+    const text = search.value.trim().toLowerCase();
+    if (!text && !unhealthyBox.checked) return null;
+    const keep = new Set();
+    for (const node of nodes.values()) {
+      const matches = (!text || node.path.toLowerCase().includes(text)) &&
+        (!unhealthyBox.checked || (node.health && node.health !== "ok"));
+      for (let at = matches ? node : null; at && !keep.has(at.path); at = at.p == null ? null : nodes.get(at.p)) {
+        keep.add(at.path);
+      }
+    }
+    return keep;
+  }
 
   function children(path) {
     return byParent.get(path) || [];
@@ -272,18 +306,28 @@ function renderTree({ model, el }, entry) {
   function draw() {
     byParent = childrenIndex(nodes);
     const now = entry.at ?? Date.now() / 1000;
+    const keep = shown();
     const seen = new Set();
     let previous = null;
     const visit = (node, depth) => {
+      if (keep && !keep.has(node.path)) return;
       const r = rowOf(node.path);
       update(r, node, depth, now);
       seen.add(node.path);
       const wanted = previous ? previous.nextSibling : list.firstChild;
       if (r.line !== wanted) list.insertBefore(r.line, wanted);  // moves only what is out of place
       previous = r.line;
-      if (!collapsed.has(node.path)) for (const kid of children(node.path)) visit(kid, depth + 1);
+      if (keep || !collapsed.has(node.path)) for (const kid of children(node.path)) visit(kid, depth + 1);
     };
     for (const root of children(null)) visit(root, 0);
+    const total = nodes.size;
+    set(count, "textContent", keep ? `${seen.size} of ${total} shown` : `${total} ${total === 1 ? "node" : "nodes"}`);
+    if (!seen.size) {  // an empty state that says why
+      empty.textContent = keep ? "Nothing matches the search." : "No supervision tree yet: start a service in a namespace.";
+      if (!empty.isConnected) list.append(empty);
+    } else if (empty.isConnected) {
+      empty.remove();
+    }
     for (const [path, r] of rows) {
       if (!seen.has(path)) {
         r.line.remove();
