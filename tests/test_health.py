@@ -21,16 +21,23 @@ def test_health_monitor_stores_changes_of_the_overall_level(in_runtime):
             def health(self):
                 return self.state["level"]
 
+        async def changes():
+            return [(e.data["from"], e.data["to"]) for e in await f.events.query(types="scope.health.changed")]
+
+        async def until_changed(count):  # checks come every few ms, later on a loaded machine
+            with trio.fail_after(10):
+                while len(await changes()) < count:
+                    await trio.sleep(0.01)
+
         state = {"level": "healthy"}
         await rt.production.start(Flaky, state, name="flaky")
-        await trio.sleep(0.06)
+        await until_changed(1)
         state["level"] = "degraded"
-        await trio.sleep(0.06)
+        await until_changed(2)
         assert f.health.overall == "degraded"
         state["level"] = "healthy"
-        await trio.sleep(0.06)
-        changes = [(e.data["from"], e.data["to"]) for e in await f.events.query(types="scope.health.changed")]
-        assert changes == [(None, "healthy"), ("healthy", "degraded"), ("degraded", "healthy")]
+        await until_changed(3)
+        assert await changes() == [(None, "healthy"), ("healthy", "degraded"), ("degraded", "healthy")]
         report = await sx.call("health", "check")
         assert report.overall == "healthy" and {s.name for s in report.services} >= {"flaky", "config"}
 

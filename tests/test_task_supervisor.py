@@ -59,13 +59,18 @@ def test_map_unordered_yields_as_items_finish(in_runtime):
     async def main(rt):
         tasks = await rt.production.start(sx.TaskSupervisor, id="tasks")
 
-        async def work(delay):
-            await trio.sleep(delay)
-            return delay
+        finish = [trio.Event() for _ in range(3)]
 
-        async with sx.task_map(tasks, work, [0.1, 0.05, 0.0], max_concurrency=3, ordered=False) as results:
-            got = [r.value async for r in results]
-        assert got == [0.0, 0.05, 0.1]
+        async def work(i):
+            await finish[i].wait()
+            return i
+
+        async with sx.task_map(tasks, work, [0, 1, 2], max_concurrency=3, ordered=False) as results:
+            got = []
+            for i in (2, 0, 1):  # finishing order, whatever the machine's load (no sleeps to race)
+                finish[i].set()
+                got.append((await anext(results)).value)
+        assert got == [2, 0, 1]
 
     in_runtime(main)
 
