@@ -109,15 +109,16 @@ async def bench(quick: bool) -> Rows:
     for prompt in (False, True):
         idle_rate, cpu_rate = median(prompt, "idle", 1), median(prompt, "cpu", 1)
         p50, p99 = median(prompt, "cpu", 2) * 1000, max(r[3] for r in results[prompt]["cpu"]) * 1000
-        name = "prompt switching" if prompt else "switch interval left alone"
-        rows.append(
-            (
-                f"{name:<27} beside a CPU-bound cell: {cpu_rate:5.1f} ticks/s, idle {idle_rate:5.1f} ticks/s, "
-                f"ratio {cpu_rate / idle_rate:.2f} (target >= 0.90); lateness p50 {p50:.1f} ms, "
-                f"p99 {p99:.1f} ms (target <= 20 ms)",
-                cpu_rate >= 0.9 * idle_rate and p99 <= 20,
-            )
+        figures = (
+            f"beside a CPU-bound cell: {cpu_rate:5.1f} ticks/s, idle {idle_rate:5.1f} ticks/s, "
+            f"ratio {cpu_rate / idle_rate:.2f}; lateness p50 {p50:.1f} ms, p99 {p99:.1f} ms"
         )
+        if prompt:
+            rows.append(
+                (f"prompt switching {figures} (targets >= 0.90, <= 20 ms)", cpu_rate >= 0.9 * idle_rate and p99 <= 20)
+            )
+        else:  # what it improves on: reported, no target
+            rows.append((f"interval left alone (for comparison) {figures}", True))
     off, on = median(False, "cpu", 0), median(True, "cpu", 0)
     ratios = [a[0] / b[0] for a, b in zip(results[True]["cpu"], results[False]["cpu"], strict=True)]
     ratio = statistics.median(ratios)
