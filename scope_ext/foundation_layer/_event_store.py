@@ -152,7 +152,7 @@ class EventStore(Service):
                 recovery = self.db.recovery
                 log.warning("%s", recovery.describe())
                 item = ("scope.events.recovered", {**recovery._asdict(), "message": recovery.describe()})
-                self._ingest([(time.time(), [item + (None, None, "events")])])
+                self.log.ingest([(time.time(), [item + (None, None, "events")])])
         config.subscribe(self.process, "events")
         await self._drain()  # what producers left while no store was running
         self.send_after(self.interval if self.db is not None else 1.0, _TICK)
@@ -169,9 +169,6 @@ class EventStore(Service):
             self.log.ingest(part)
             if part is not chunks:
                 await trio.lowlevel.checkpoint()
-
-    def _ingest(self, chunks: list[tuple[float, Sequence[Item]]]) -> None:
-        self.log.ingest(chunks)
 
     @property
     def unwritten(self) -> int:
@@ -214,7 +211,7 @@ class EventStore(Service):
         if outbox.dropped > outbox.drops_reported:
             count = outbox.dropped - outbox.drops_reported
             outbox.drops_reported = outbox.dropped
-            self._ingest([(time.time(), [("scope.events.dropped", {"count": count}, None, None, "events")])])
+            self.log.ingest([(time.time(), [("scope.events.dropped", {"count": count}, None, None, "events")])])
         pruned_before = self.log.next_id - len(self.log)
         if self.log.prune(self.max_events, self.max_age, time.time()) and self.db is not None:
             first_live = self.log.next_id - len(self.log)
