@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import trio
 from rich.console import Console
@@ -111,3 +113,27 @@ def test_a_crash_loop_shows_as_crashing_and_its_ancestors_know(in_runtime):
     assert nodes["production/app/loop"]["status"] in ("running", "restarting")  # its status alone looks fine
     assert nodes["production/app"]["health"] == "ok" and nodes["production/app"]["below"] == "crashing"
     assert nodes["production"]["below"] == "crashing" and nodes["production/app/calm"]["below"] == "ok"
+
+
+class _LongError(sx.Service):
+    def init(self) -> None:
+        self.send_after(0.01, "crash")
+
+    def handle_info(self, message: object) -> None:
+        raise RuntimeError("a rather long explanation of what went wrong " * 4)
+
+
+def test_the_terminal_tree_fits_80_columns_whatever_its_labels_hold(in_runtime):
+    async def main(rt):
+        specs = [ChildSpec(f"service-with-a-long-name-{i}", _LongError) for i in range(3)]
+        await rt.production.start(sx.Supervisor, specs, "one_for_one", 1000, 1.0, id="app")
+        await trio.sleep(0.2)
+        return rt.snapshot()
+
+    console = Console(width=80, record=True, color_system=None, file=io.StringIO())
+    console.print(sx.render_snapshot(in_runtime(main)))
+    lines = console.export_text().splitlines()
+    assert all(len(line) <= 80 for line in lines) and sum("service-with-a-long-name" in line for line in lines) == 3
+    assert "last error:" in console.export_text() and all(
+        line.startswith(("scope_ext", "production", "└", " ", "│", "├")) for line in lines
+    )
