@@ -132,8 +132,9 @@ def test_the_terminal_tree_fits_80_columns_whatever_its_labels_hold(in_runtime):
 
     console = Console(width=80, record=True, color_system=None, file=io.StringIO())
     console.print(sx.render_snapshot(in_runtime(main)))
-    lines = console.export_text().splitlines()
+    text = console.export_text()
+    lines = text.splitlines()
     assert all(len(line) <= 80 for line in lines) and sum("service-with-a-long-name" in line for line in lines) == 3
-    assert "last error:" in console.export_text() and all(
+    assert "last error:" in text and all(
         line.startswith(("scope_ext", "production", "└", " ", "│", "├")) for line in lines
     )
