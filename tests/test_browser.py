@@ -279,6 +279,9 @@ def test_the_timeline_stays_smooth_with_100000_events(lab):
         }""")
         assert drawn["top"] and drawn["bottom"] and drawn["top"] != drawn["bottom"]
         assert timeline.locator(".scope-ext-event").count() < 80  # only the rows in sight exist
+        header = timeline.locator(".scope-ext-event-header span").all_inner_texts()
+        assert header == ["severity", "id", "time", "namespace", "type", "service", "data"]
+        assert timeline.locator(".scope-ext-event").first.locator("span").count() == len(header)  # one cell each
         timeline.locator("input[placeholder='correlation id']").fill("c7")
         page.wait_for_function("el => el.textContent.startsWith('1000 of 100000')", arg=count.element_handle())
         assert errors == []
@@ -428,6 +431,12 @@ def test_a_saved_notebook_reopens_with_its_views_last_state(lab):
         board = cells.nth(3).locator(".scope-ext-tabs")
         board.get_by_text("events", exact=True).click()
         cells.nth(3).locator(".scope-ext-event", has_text="scope.process.crashed").first.wait_for(timeout=10_000)
+        reopened = cells.nth(3).locator(".scope-ext-viewport")  # a reopened timeline shows the newest events
+        until(
+            lambda: reopened.evaluate("v => v.scrollHeight - v.scrollTop - v.clientHeight < 40"),
+            "opens at the newest",
+            5,
+        )
         board.get_by_text("telemetry", exact=True).click()
         cells.nth(3).locator(".scope-ext-chart").first.wait_for(timeout=10_000)
         time.sleep(3)  # ipywidgets gives up on the models by now

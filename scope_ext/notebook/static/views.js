@@ -357,7 +357,13 @@ function renderTree({ model, el }, entry) {
   const clock = entry.live
     ? setInterval(() => {
         draw();
-        if (selected && ++ticks % 3 === 0) model.send({ t: "details", path: selected });
+        if (selected && ++ticks % 3 === 0) {
+          try {
+            model.send({ t: "details", path: selected });
+          } catch {
+            // the kernel is gone (restarted, shut down): nothing to ask until the view reconnects
+          }
+        }
       }, 1000)
     : null;
   draw();
@@ -371,6 +377,7 @@ function renderTree({ model, el }, entry) {
 // parent, source, data], ...]} in append-only batches; the page keeps a bounded ring and draws
 // only the rows in sight, so 100,000 events stay smooth.
 const ROW = 20;
+const TIMELINE_COLUMNS = ["severity", "id", "time", "namespace", "type", "service", "data"];
 const SEVERITY_COLOR = { error: "#c62828", warning: "#ef6c00", info: "#546e7a" };
 
 function renderTimeline({ model, el }, entry) {
@@ -392,13 +399,20 @@ function renderTimeline({ model, el }, entry) {
   count.className = "scope-ext-count";
   bar.append(nsSelect, typeInput, sevSelect, corrInput, count);
 
+  const header = document.createElement("div");
+  header.className = "scope-ext-event-header";
+  for (const name of TIMELINE_COLUMNS) {
+    const cell = document.createElement("span");
+    cell.textContent = name;
+    header.append(cell);
+  }
   const viewport = document.createElement("div");
   viewport.className = "scope-ext-viewport";
   const spacer = document.createElement("div");
   const rows = document.createElement("div");
   rows.className = "scope-ext-rows";
   viewport.append(spacer, rows);
-  el.append(bar, viewport);
+  el.append(bar, header, viewport);
 
   let namesShown = 0;
   function refreshNamespaces() {
@@ -431,20 +445,22 @@ function renderTimeline({ model, el }, entry) {
       line.className = "scope-ext-event";
       line.dataset.id = e[0];
       line.style.height = `${ROW}px`;
-      const time = new Date(e[1] * 1000).toLocaleTimeString();
-      const sev = document.createElement("span");
-      sev.className = "scope-ext-severity";
-      sev.style.color = SEVERITY_COLOR[e[4]] || "#000";
-      sev.textContent = e[4];
-      const text = document.createElement("span");
-      text.textContent = ` #${e[0]} ${time} ${e[2]} ${e[3]} ${e[8]}`;
-      line.append(sev, text);
+      // severity, #id, time, namespace, type, source (the service), data; the full data in a tooltip
+      const cells = [e[4], `#${e[0]}`, new Date(e[1] * 1000).toLocaleTimeString(), e[2], e[3], e[7] ?? "", e[8]];
+      for (const text of cells) {
+        const cell = document.createElement("span");
+        cell.textContent = text;
+        cell.title = text;
+        line.append(cell);
+      }
+      line.firstChild.className = "scope-ext-severity";
+      line.firstChild.style.color = SEVERITY_COLOR[e[4]] || "#000";
       if (e[5] != null) {
         const corr = document.createElement("a");
         corr.className = "scope-ext-correlation";
         corr.textContent = ` [${e[5]}]`;
         corr.onclick = () => { corrInput.value = filters.correlation = e[5]; refilter(); };  // follow the chain
-        line.append(corr);
+        line.lastChild.prepend(corr);
       }
       return line;
     }));
@@ -468,6 +484,7 @@ function renderTimeline({ model, el }, entry) {
   viewport.onscroll = draw;
   refreshNamespaces();
   refilter();
+  requestAnimationFrame(() => { viewport.scrollTop = viewport.scrollHeight; });  // opens at the newest
   return connect(model, el, entry, onMessage);
 }
 
