@@ -202,7 +202,7 @@ function renderTree({ model, el }, entry) {
 
   // Keyed rows: one element per path, kept across batches and clock ticks and changed in place,
   // so a press and its release land on the same element and selections, scroll and focus stay.
-  const rows = new Map();  // path -> {line, toggle, dot, label, below}
+  const rows = new Map();  // path -> {line, toggle, dot, label, below, color}
 
   function rowOf(path) {
     let r = rows.get(path);
@@ -222,7 +222,7 @@ function renderTree({ model, el }, entry) {
     label.className = "scope-ext-label";
     line.append(toggle, dot, label);
     line.onclick = () => select(path);
-    r = { line, toggle, dot, label, below: null };
+    r = { line, toggle, dot, label, below: null, color: null };
     rows.set(path, r);
     return r;
   }
@@ -237,7 +237,11 @@ function renderTree({ model, el }, entry) {
     set(r.line.dataset, "health", node.health || "ok");
     set(r.line.style, "paddingLeft", `${depth * 16}px`);
     set(r.toggle, "textContent", children(node.path).length ? (collapsed.has(node.path) ? "▸" : "▾") : " ");
-    set(r.dot.style, "background", dotColor(node));
+    const color = dotColor(node);  // kept as given: the browser reports colours back as rgb()
+    if (r.color !== color) {
+      r.color = color;
+      r.dot.style.background = color;
+    }
     set(r.label, "textContent", nodeText(node, now));
     const mark = r.below ? r.below.dataset.below : undefined;
     if (mark !== (HEALTH_COLOR[node.below] ? node.below : undefined)) {
