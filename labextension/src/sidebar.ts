@@ -115,13 +115,14 @@ export class ScopeSidebar extends Widget {
     }
     for (const event of [...state.events].reverse()) {
       const [id, time, namespace, type, severity] = event;
+      const service = event[7] ?? namespace;  // the service it is about (or that stored it)
       const row = element(
         'div',
         'scope-ext-sidebar-event',
-        `${new Date(time * 1000).toLocaleTimeString()} ${type} · ${namespace}`
+        `${new Date(time * 1000).toLocaleTimeString()} ${service} · ${type}`
       );
       row.dataset.severity = severity;
-      row.title = `#${id} ${event[8]}`;
+      row.title = `#${id} in ${namespace}: ${event[8]}`;
       node.append(row);
     }
   }

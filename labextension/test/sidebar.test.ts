@@ -49,7 +49,7 @@ const STATE = {
     'production/foundation': { p: 'production', i: 0, id: 'foundation', kind: 'supervisor', status: 'running', restarts: 0 },
     'production/foundation/events': { p: 'production/foundation', i: 0, id: 'events', kind: 'worker', status: 'running', restarts: 2 }
   } },
-  events: [[1, 10, 'production', 'scope.process.crashed', 'error', null, null, null, '"boom"'],
+  events: [[1, 10, 'production', 'scope.process.crashed', 'error', null, null, 'flaky', '"boom"'],
            [2, 11, 'production', 'app.tick', 'info', null, null, null, '{}']]
 };
 
@@ -137,6 +137,10 @@ describe('ScopeSidebar', () => {
     expect(services[1].textContent).toContain('restarts 2');
     const events = [...sidebar.node.querySelectorAll<HTMLElement>('.scope-ext-sidebar-event')];
     expect(events.map(e => e.dataset.severity)).toEqual(['info', 'error']);
+    // each names its service (the event's source), else its namespace
+    expect(events.map(e => e.textContent!.split(' ').slice(-3).join(' '))).toEqual([
+      'production · app.tick', 'flaky · scope.process.crashed'
+    ]);
 
     kernel.comms[0].receive({ t: 'paused', value: true });
     draw(sidebar);

@@ -16,6 +16,7 @@ import trio
 
 from ..runtime._exceptions import ScopeError
 from ..runtime._namespace import Namespace
+from ..runtime._process import current_process
 from ..runtime._runtime import namespace_of
 from ..runtime._supervisor import terminate_child
 from ._circuit_breaker import CircuitBreaker
@@ -62,10 +63,15 @@ class Foundation:
     def _close_intake(self) -> None:
         self.outbox.accepting = False
 
-    def report(self, type: str, data: Any) -> None:
-        """Store an event about the runtime itself (never waits; counted as a drop when full)."""
+    def report(self, type: str, data: Any, source: str | None = None) -> None:
+        """Store an event about the runtime itself, from ``source``: the service it is about, else
+        the process reporting it (the views show it as the event's service), else ``scope_ext``.
+        Never waits; counted as a drop when full."""
         if self.accepting:
-            self.events.store_nowait(type, data, source="scope_ext")
+            if source is None:
+                proc = current_process()
+                source = proc.label if proc is not None else "scope_ext"
+            self.events.store_nowait(type, data, source=source)
 
     def register_cache(self, name: str, cache: Any) -> None:
         """Let the memory manager watch ``cache`` (``memory_bytes()``, ``shrink(fraction)``)."""

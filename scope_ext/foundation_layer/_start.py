@@ -168,6 +168,7 @@ async def start_foundation(
             foundation.report(
                 "scope.process.crashed",
                 {"id": report.label, "pid": report.pid, "error": describe_reason(report.exception)},
+                source=report.label,
             )
 
     foundation._stop_crash_events = current_runtime().on_crash(crashed)
