@@ -139,7 +139,7 @@ def test_parse_shows_a_live_progress_view_in_a_kernel(kernel, tmp_path: Path):
             break
     assert "application/vnd.jupyter.widget-view+json" in data
     assert data["application/vnd.scope-ext.snapshot+json"]["kind"] == "progress"
-    assert data["text/plain"].startswith("<index run 1 of ")
+    assert data["text/plain"] == f"Indexing {tmp_path} (production)"  # its title, never a raw repr
     assert kernel.ok("print(run.wait(timeout=60).status)")["stdout"].strip() == "done"
 
 
