@@ -315,9 +315,18 @@ class Selection:
         seq, lo, hi = self.ranges[0]
         if not isinstance(seq, Column) or not isinstance(self.data, Column):
             return None
-        lo = min(hi, lo + self.offset)
-        hi = hi if self.limit is None else min(hi, lo + self.limit)
+        lo, hi = self._bounded(lo, hi)
         return EventList._of(seq.window(lo, hi), self.data.window(lo, hi))
+
+    def _bounded(self, lo: int, hi: int) -> tuple[int, int]:
+        """``[lo, hi)`` of one range cut to the offset and limit (counted from the back when
+        descending): nothing skipped is read."""
+        skip, left = self.offset, self.limit
+        if self.descending:
+            hi = max(lo, hi - skip)
+            return (lo if left is None else max(lo, hi - left)), hi
+        lo = min(hi, lo + skip)
+        return lo, (hi if left is None else min(hi, lo + left))
 
     def batches(self, size: int = 4096) -> Iterator[tuple[list[Entry], list[Any]]]:
         """The matching entries in order with their data, from at most ``size`` entries read each
@@ -325,13 +334,8 @@ class Selection:
         skip, left = self.offset, self.limit
         ranges, data, base = self.ranges, self.data, self.base
         if len(ranges) == 1 and self.type_set is None and self.where is None:
-            seq, lo, hi = ranges[0]  # offset and limit become bounds: nothing skipped is read
-            if self.descending:
-                hi = max(lo, hi - skip)
-                lo = lo if left is None else max(lo, hi - left)
-            else:
-                lo = min(hi, lo + skip)
-                hi = hi if left is None else min(hi, lo + left)
+            seq, lo, hi = ranges[0]
+            lo, hi = self._bounded(lo, hi)
             for a, b in _bounds(lo, hi, size, self.descending):
                 entries = seq[a:b]
                 values = data[a:b] if self.aligned else [data[p - base] for p in map(_place, entries)]

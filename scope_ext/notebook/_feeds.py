@@ -269,6 +269,8 @@ class Publisher:
         self.paused = False
         #: What the feeds read, shared between them within a round.
         self.reads = SharedReads()
+        #: The sidebars' tree nodes, one dict per content (see :class:`SharedTree`).
+        self.tree = SharedTree()
         self._wake = threading.Event()
         self._guard = threading.Lock()
         self._worker: threading.Thread | None = None

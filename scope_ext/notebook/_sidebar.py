@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from typing import Any
 
 from ..foundation_layer._foundation import find_foundation
 from ..foundation_layer._health import assess
 from ..runtime._runtime import Runtime
 from ..runtime._thread import RuntimeThread
-from ._feeds import EventTail, Publisher, RequestGate, SharedTree, TreeDiff
+from ._feeds import EventTail, Publisher, RequestGate, TreeDiff
 
 log = logging.getLogger("scope_ext.sidebar")
 TARGET = "scope_ext.sidebar"
@@ -121,18 +120,11 @@ class SidebarFeed:
         self.closed = True
 
 
-#: The sidebars' tree nodes, by runtime thread (one :class:`SharedTree` for all of its sidebars).
-_trees: weakref.WeakKeyDictionary[RuntimeThread, SharedTree] = weakref.WeakKeyDictionary()
-
-
 def _state(thread: RuntimeThread, runtime: Runtime) -> tuple[str, dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """What every sidebar of ``thread`` is sent this round: the runtime's status, the trees'
     nodes and the namespaces (read once for all of them through :class:`SharedReads`)."""
     snap, namespaces = thread.run_sync(lambda: (runtime.snapshot(), _namespaces(runtime)))
-    tree = _trees.get(thread)
-    if tree is None:
-        tree = _trees[thread] = SharedTree()
-    return snap.status, tree.nodes(snap), namespaces
+    return snap.status, Publisher.of(thread).tree.nodes(snap), namespaces
 
 
 def _namespaces(runtime: Runtime) -> list[dict[str, Any]]:
