@@ -197,9 +197,44 @@ def until(condition, what: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
-def restarts(text: str) -> int:
-    found = re.search(r"restarts (\d+)", text)
+def restarts(row) -> int:
+    """The restarts a tree row (its restarts column) or a sidebar row ("restarts N") shows."""
+    cell = row.locator(".scope-ext-col-restarts")
+    if cell.count():
+        return int(cell.inner_text() or 0)
+    found = re.search(r"restarts (\d+)", row.inner_text())
     return int(found[1]) if found else 0
+
+
+# The contrast of an element's text on what shows behind it (WCAG's ratio; the first ancestor with
+# a background that is mostly opaque).
+CONTRAST = """el => {
+  const rgba = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = [255, 255, 255];
+  for (let at = el; at; at = at.parentElement) {
+    const c = rgba(getComputedStyle(at).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { back = c; break; }
+  }
+  const [a, b] = [lum(rgba(getComputedStyle(el).color)) + 0.05, lum(back) + 0.05];
+  return Math.max(a, b) / Math.min(a, b);
+}"""
+
+
+def set_theme(page, name: str) -> None:
+    """Switch JupyterLab's theme from the Settings menu, as a person does."""
+    page.get_by_role("menuitem", name="Settings", exact=True).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{name}$")).click()
+    light = "false" if "Dark" in name else "true"
+    page.wait_for_selector(f"body[data-jp-theme-light='{light}']", state="attached", timeout=10_000)
+    time.sleep(0.5)  # the theme's stylesheet applies
+
+
+def contrasts(scope, selectors: list[str]) -> dict[str, float]:
+    """The text contrast of the first element each selector finds in ``scope``."""
+    return {selector: scope.locator(selector).first.evaluate(CONTRAST) for selector in selectors}
 
 
 def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
@@ -225,30 +260,55 @@ def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
         page.wait_for_function("el => el.textContent.includes('*')", arg=sleeping.element_handle(), timeout=10_000)
         tree.scroll_into_view_if_needed()
         time.sleep(0.3)
-        first = restarts(flaky.inner_text())
+        first = restarts(flaky)
         time.sleep(1.0)  # (short: on a loaded machine the 3 s cell must still be running at the second look)
-        second = restarts(flaky.inner_text())
+        second = restarts(flaky)
         assert "*" in sleeping.inner_text()  # the time.sleep(3) cell is still running
         assert second > first, (first, second)
         page.screenshot(path=str(ARTIFACTS / "tree-while-cell-blocks.png"))
 
-        flaky.click()  # details: the last exception, and the restart / terminate buttons
-        page.wait_for_selector(".scope-ext-tree-details pre", timeout=10_000)
-        assert "RuntimeError" in page.locator(".scope-ext-tree-details pre").first.inner_text()
+        flaky.click()  # details: the exception line first, the traceback, the restart / terminate buttons
+        page.wait_for_selector(".scope-ext-tree-details .scope-ext-traceback", timeout=10_000)
+        assert "RuntimeError" in page.locator(".scope-ext-tree-details .scope-ext-exception").first.inner_text()
 
         tabs = page.locator(".jupyter-widgets.widget-tab").last
         tabs.wait_for(timeout=60_000)
         tabs.scroll_into_view_if_needed()
-        tabs.get_by_text("events", exact=True).click()
+        tabs.locator(".lm-TabBar-tabLabel", has_text="events").click()
         page.wait_for_selector(".scope-ext-event", timeout=30_000)
         assert page.locator(".scope-ext-event", has_text="scope.process.crashed").count() > 0
-        tabs.get_by_text("telemetry", exact=True).click()
-        page.wait_for_selector(".scope-ext-chart", timeout=30_000)
-        tabs.get_by_text("supervision", exact=True).click()
+        time.sleep(0.5)
+        tabs.screenshot(path=str(ARTIFACTS / "gallery-timeline.png"))
+        tabs.locator(".lm-TabBar-tabLabel", has_text="telemetry").click()
+        page.wait_for_selector(".scope-ext-chart canvas", timeout=30_000)  # uPlot's charts
+        assert tabs.locator(".scope-ext-chart .u-axis").count() >= 2  # a time axis and a value axis
+        assert tabs.locator(".scope-ext-telemetry-table tr").count() > 1
+        time.sleep(0.5)
+        tabs.screenshot(path=str(ARTIFACTS / "gallery-telemetry.png"))
+        tabs.locator(".lm-TabBar-tabLabel", has_text="supervision").click()
         tabs.locator(".scope-ext-node[data-path='production/chaos/flaky']").click()
-        tabs.locator(".scope-ext-tree-details pre").wait_for(timeout=10_000)
+        tabs.locator(".scope-ext-tree-details .scope-ext-traceback").wait_for(timeout=10_000)
         time.sleep(0.5)
         tabs.screenshot(path=str(ARTIFACTS / "dashboard.png"))  # the README's picture
+        tree.screenshot(path=str(ARTIFACTS / "gallery-tree.png"))
+        tabs.locator(".scope-ext-tree-details").screenshot(path=str(ARTIFACTS / "gallery-details.png"))
+        checked = [
+            ".scope-ext-label",
+            ".scope-ext-col-status[data-health='crashing']",
+            ".scope-ext-node .scope-ext-col-error",
+            ".scope-ext-exception",
+            ".scope-ext-tree-header span",
+        ]
+        light = contrasts(tabs, checked)
+        set_theme(page, "JupyterLab Dark")  # the same views, read in the dark theme
+        try:
+            dark = contrasts(tabs, checked)
+            tabs.screenshot(path=str(ARTIFACTS / "gallery-dark.png"))
+            tabs.locator(".lm-TabBar-tabLabel", has_text="events").click()
+            dark.update(contrasts(tabs, [".scope-ext-severity[data-severity='error']", ".scope-ext-event span"]))
+        finally:
+            set_theme(page, "JupyterLab Light")
+        assert min(light.values()) >= 4.5 and min(dark.values()) >= 4.5, (light, dark)
         assert errors == []  # no uncaught error in the page
 
 
@@ -264,6 +324,9 @@ def test_the_timeline_stays_smooth_with_100000_events(lab):
             arg=count.element_handle(timeout=60_000),
             timeout=60_000,
         )
+        # Alike events (the same type, differing in their numbers) are one row with their count
+        assert timeline.locator(".scope-ext-event .scope-ext-repeat").first.inner_text() == "×100000"
+        timeline.locator(".scope-ext-group-alike").uncheck()
         # Virtual drawing (timings belong in bench/, not in a test): wherever the viewport jumps, it
         # draws the rows in sight, and only those.
         drawn = page.evaluate("""() => {
@@ -310,9 +373,9 @@ def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
         page.keyboard.press("Shift+Enter")  # time.sleep(3)
         sleeping = cells.nth(2).locator(".jp-InputPrompt")
         page.wait_for_function("el => el.textContent.includes('*')", arg=sleeping.element_handle(), timeout=10_000)
-        first = restarts(flaky.inner_text())
+        first = restarts(flaky)
         time.sleep(1.0)
-        second = restarts(flaky.inner_text())
+        second = restarts(flaky)
         assert "*" in sleeping.inner_text() and second > first, (first, second)  # live while the cell runs
         sidebar.locator(".scope-ext-sidebar-event", has_text="scope.process.crashed").first.wait_for()
         # the crash loop shows as such (its status says "running"), and its supervisor says so too
@@ -366,6 +429,31 @@ def test_the_scope_sidebar_follows_the_kernel_and_runs_the_commands(lab):
             title = dashboard.locator(".scope-ext-live .scope-ext-details-title")
             until(lambda t=title, p=path: t.inner_text().startswith(p.rsplit("/", 1)[1]), "its details", 2)
         live_tree = dashboard.locator(".scope-ext-live .scope-ext-tree")
+        # An action is confirmed in the view, saying what stops; its result stays until dismissed
+        flaky_row = live_tree.locator(".scope-ext-node[data-path='production/chaos/flaky']")
+        flaky_row.click()
+        live_tree.locator(".scope-ext-actions .scope-ext-restart").click()
+        confirm = live_tree.locator(".scope-ext-confirm")
+        assert "Stops flaky within its shutdown time, then starts flaky again" in confirm.inner_text()
+        live_tree.locator(".scope-ext-confirm-yes").click()
+        note = live_tree.locator(".scope-ext-notes .scope-ext-note[data-ok='true']")
+        note.wait_for(timeout=10_000)
+        time.sleep(1.5)  # batches and the clock redraw the view: the result stays
+        assert "production/chaos/flaky: restart done" in note.inner_text()
+        note.locator(".scope-ext-dismiss").click()
+        assert live_tree.locator(".scope-ext-notes .scope-ext-note").count() == 0
+
+        def top_level() -> list[str]:  # production's children, in the order they are drawn
+            rows = live_tree.locator(".scope-ext-node").evaluate_all(
+                "rows => rows.map(r => [parseInt(r.style.top), r.dataset.path])"
+            )
+            return [path for _, path in sorted(rows) if path.count("/") == 1]
+
+        live_tree.locator(".scope-ext-tree-header [data-sort='name']").click()  # sort by a column
+        until(lambda: top_level() == ["production/chaos", "production/foundation"], "sorted by name")
+        live_tree.locator(".scope-ext-tree-header [data-sort='name']").click()
+        until(lambda: top_level() == ["production/foundation", "production/chaos"], "sorted by name, descending")
+        live_tree.locator(".scope-ext-tree-header [data-sort='name']").click()  # and back to the tree's order
 
         def shown_paths() -> list[str]:
             return sorted(live_tree.locator(".scope-ext-node").evaluate_all("rows => rows.map(r => r.dataset.path)"))
@@ -403,8 +491,8 @@ def test_a_saved_notebook_reopens_with_its_views_last_state(lab):
         run_menu(page, "Run All Cells")
         live = page.locator(".scope-ext-live .scope-ext-node[data-path='production/chaos/flaky']").first
         live.wait_for(timeout=60_000)
-        until(lambda: restarts(live.inner_text()) >= 5, "the live tree shows restarts")
-        shown = restarts(live.inner_text())
+        until(lambda: restarts(live) >= 5, "the live tree shows restarts")
+        shown = restarts(live)
         page.keyboard.press("Control+s")
         page.wait_for_selector(".jp-mod-dirty", state="detached", timeout=10_000)
 
@@ -417,6 +505,14 @@ def test_a_saved_notebook_reopens_with_its_views_last_state(lab):
         dashboard = saved.cells[3].outputs[0]["data"]["application/vnd.scope-ext.snapshot+json"]
         assert [view["kind"] for view in dashboard["views"]] == ["tree", "timeline", "telemetry"]
 
+        page.reload()  # the kernel still runs: the page reconnects to its live views, not their snapshots
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+        again = page.locator(".scope-ext-live .scope-ext-node[data-path='production/chaos/flaky']").first
+        again.wait_for(timeout=60_000)
+        before = restarts(again)
+        until(lambda: restarts(again) > before, "the reconnected tree is live")
+        assert page.locator(".scope-ext-snapshot-note").count() == 0
+
         with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=5) as reply:
             sessions = json.load(reply)
         for session in sessions:  # the kernel goes: its widget models with it
@@ -426,7 +522,7 @@ def test_a_saved_notebook_reopens_with_its_views_last_state(lab):
         cells = page.locator(".jp-CodeCell")
         snapshot = cells.nth(2).locator(".scope-ext-snapshot .scope-ext-node[data-path='production/chaos/flaky']")
         snapshot.wait_for(timeout=30_000)
-        assert restarts(snapshot.inner_text()) == flaky["restarts"]
+        assert restarts(snapshot) == flaky["restarts"]
         assert "saved snapshot of" in cells.nth(2).locator(".scope-ext-snapshot-note").inner_text()
         board = cells.nth(3).locator(".scope-ext-tabs")
         board.get_by_text("events", exact=True).click()

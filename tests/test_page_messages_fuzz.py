@@ -80,7 +80,13 @@ def test_a_view_refuses_actions_outside_its_namespace(thread):
     view, sent = view_with_outbox(thread, TreeView, namespace="scratch", interval=60)
     before = production_pid(thread)
     view._on_message(view, {"t": "action", "action": "terminate", "path": "production/app/echo"}, None)
-    assert sent[-1] == {"t": "action", "ok": False, "message": "this view shows namespace 'scratch', not 'production'"}
+    assert sent[-1] == {
+        "t": "action",
+        "path": "production/app/echo",
+        "action": "terminate",
+        "ok": False,
+        "message": "this view shows namespace 'scratch', not 'production'",
+    }
     assert production_pid(thread) == before
     view.close()
 

@@ -85,6 +85,26 @@ def test_snapshot_renders_with_rich(in_runtime):
     in_runtime(main)
 
 
+def test_a_bounded_rendering_says_how_many_it_left_out(in_runtime):
+    from scope_ext.runtime._snapshot import render_snapshot
+
+    async def main(rt):
+        specs = [ChildSpec(f"w{i}", Echo) for i in range(30)]
+        await rt.production.start(sx.Supervisor, specs, id="pool")
+        snap = rt.snapshot()
+        console = Console(width=200, record=True, color_system=None)
+        console.print(render_snapshot(snap, limit=10))
+        text = console.export_text()
+        assert "w8 " in text and "w9 " not in text  # the pool, then w0 ... w8: ten nodes
+        assert "… and 21 more" in text
+        console = Console(width=200, record=True, color_system=None)
+        console.print(render_snapshot(snap))
+        text = console.export_text()
+        assert "w29 " in text and "more" not in text  # no limit: every node
+
+    in_runtime(main)
+
+
 class _CrashSoon(sx.Service):
     def init(self) -> None:
         self.send_after(0.02, "crash")

@@ -113,3 +113,24 @@ def test_telemetry_service_polls_runtime_gauges():
         assert f.telemetry.metrics["scope.runtime.poll.processes.last_value"] is gauge  # metrics outlive the service
 
     sx.run(main)
+
+
+def test_every_metric_has_percentiles_and_totals_have_a_rate(monkeypatch):
+    from scope_ext.foundation_layer import _telemetry
+
+    clock = [1000.0]
+    monkeypatch.setattr(_telemetry.time, "time", lambda: clock[0])
+    telemetry = sx.Telemetry()
+    count = telemetry.counter("req")
+    last = telemetry.last_value("req", "depth")
+    assert count.summary().rate is None and count.summary().p50 is None  # nothing observed yet
+    for i in range(40):  # 4 events a second for 10 s, then 5 quiet seconds
+        clock[0] = 1000.0 + i * 0.25
+        telemetry.execute("req", {"depth": i % 10})
+    clock[0] = 1015.0
+    summary = count.summary()
+    assert summary.p50 == pytest.approx(4.0) and summary.p99 == pytest.approx(4.0)  # per second, not the total
+    assert summary.rate == pytest.approx(19 / 10)  # the last 10 s: 19 events (at 1005.25 ... 1009.75)
+    gauge = last.summary()
+    assert (gauge.p50, gauge.p90, gauge.p99, gauge.rate) == (4, 8, 9, None)
+    assert _telemetry.rates([(0, 0), (0.5, 5), (1.0, 10), (3.0, 30)]) == [(1.0, 10.0), (3.0, 10.0)]

@@ -283,3 +283,22 @@ def test_the_event_feed_loses_nothing_while_one_store_is_down(thread):
     thread.run(lambda: other.events.flush())
     assert "seen.later" in [row[3] for row in tail.next(thread)]  # its turn came; nothing was lost
     thread.run(lambda: sx.cleanup("other"))
+
+
+def test_a_dynamic_supervisors_child_can_be_terminated_but_never_lost_to_a_restart(thread):
+    async def start():
+        jobs = await thread.runtime.production.start(sx.DynamicSupervisor, id="jobs")
+        await sx.start_child(jobs, sx.ChildSpec("job", Flaky))
+
+    thread.run(start)
+    nodes = tree_nodes(thread.run_sync(thread.runtime.snapshot))
+    assert nodes["production/jobs"]["dynamic"] is True and nodes["production"]["dynamic"] is False
+    view, sent = view_with_outbox(thread, interval=60)
+    view._on_message(view, {"t": "action", "action": "restart", "path": "production/jobs/job"}, None)
+    assert not sent[-1]["ok"] and "cannot restart" in sent[-1]["message"]
+    assert sent[-1]["path"] == "production/jobs/job" and sent[-1]["action"] == "restart"
+    assert "production/jobs/job" in tree_nodes(thread.run_sync(thread.runtime.snapshot))  # refused before stopping it
+    view._on_message(view, {"t": "action", "action": "terminate", "path": "production/jobs/job"}, None)
+    assert sent[-1]["ok"], sent[-1]
+    assert "production/jobs/job" not in tree_nodes(thread.run_sync(thread.runtime.snapshot))
+    view.close()

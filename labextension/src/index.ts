@@ -40,7 +40,7 @@ const snapshots: JupyterFrontEndPlugin<void> = {
     rendermime.addFactory(snapshotFactory(() => rendermime.getFactory(WIDGET_VIEW_MIME)), SNAPSHOT_RANK);
     notebooks?.widgetAdded.connect((_, panel) => {
       const own = panel.content.rendermime;
-      own.addFactory(snapshotFactory(() => own.getFactory(WIDGET_VIEW_MIME)), SNAPSHOT_RANK);
+      own.addFactory(snapshotFactory(() => own.getFactory(WIDGET_VIEW_MIME), panel.sessionContext.ready), SNAPSHOT_RANK);
       panel.context.saveState.connect((_context, state) => {
         if (state === 'started') {
           storeLastStates(panel.node);

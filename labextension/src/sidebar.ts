@@ -7,10 +7,10 @@ import type { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { belowMark, dotColor } from '../../scope_ext/notebook/static/views.js';
+import { belowMark, dotColor, statusText } from '../../scope_ext/notebook/static/views.js';
 
 import type { ScopeConnection } from './connection';
-import { IScopeState, servicesOf } from './state';
+import { INamespaceInfo, INodeInfo, IScopeState, servicesOf } from './state';
 
 /** Command ids (registered in index.ts), in the order the sidebar shows their buttons. */
 export const CommandIDs = {
@@ -69,62 +69,65 @@ export class ScopeSidebar extends Widget {
   protected onUpdateRequest(msg: Message): void {
     const state = this._connection?.state;
     const node = this.node;
-    node.replaceChildren();
     const header = element('div', 'scope-ext-sidebar-status', this._label || 'no notebook');
-    node.append(header, this._actions());
-    if (!state || state.phase !== 'connected') {
+    const connected = !!state && state.phase === 'connected';
+    if (!connected) {
+      node.replaceChildren(header, this._actions());
       node.append(element('div', 'scope-ext-sidebar-empty', EMPTY[state?.phase ?? 'no-kernel']));
+      this._lists.clear();
       return;
     }
     header.textContent += ` · runtime ${state.runtime}` + (state.paused ? ' · paused' : '');
     node.dataset.runtime = state.runtime;
-    node.append(element('h3', '', 'Namespaces'));
+    // The namespaces' lists stay in the DOM across updates (their scroll positions with them);
+    // the rest is small and drawn again.
+    const lists = element('div', 'scope-ext-sidebar-namespaces');
     if (!state.namespaces.length) {
-      node.append(element('div', 'scope-ext-sidebar-empty', 'The runtime is stopped.'));
+      lists.append(element('div', 'scope-ext-sidebar-empty', 'The runtime is stopped.'));
     }
+    const seen = new Set<string>();
     for (const ns of state.namespaces) {
-      const health = new Map(ns.services.map(([name, level, detail]) => [name, [level, detail]]));
-      const line = element('div', 'scope-ext-sidebar-ns', `${ns.name} · ${ns.status} · ${ns.processes} processes`);
-      line.dataset.namespace = ns.name;
-      line.append(badge(ns.health ?? 'unchecked', 'overall health'));
-      node.append(line);
-      for (const { path, node: service, depth } of servicesOf(state, ns.name)) {
-        const row = element('div', 'scope-ext-sidebar-service');
-        row.dataset.path = path;
-        row.dataset.status = service.status;
-        row.dataset.health = service.health ?? 'ok';
-        row.style.paddingLeft = `${8 + depth * 12}px`;
-        const dot = element('span', 'scope-ext-dot');
-        dot.style.background = dotColor(service);
-        const restarts = service.restarts ? ` · restarts ${service.restarts}` : '';
-        row.append(dot, `${service.id} ${service.status}${restarts}`);
-        const below = belowMark(service);
-        if (below) {
-          row.append(below);
-        }
-        const checked = health.get(service.id);
-        if (checked) {
-          row.append(badge(checked[0], checked[1]));
-        }
-        node.append(row);
+      seen.add(ns.name);
+      lists.append(this._namespace(ns, state).box);
+    }
+    for (const name of [...this._lists.keys()]) {
+      if (!seen.has(name)) {
+        this._lists.delete(name);
       }
     }
-    node.append(element('h3', '', 'Recent events'));
+    const events = element('div', 'scope-ext-sidebar-events');
     if (!state.events.length) {
-      node.append(element('div', 'scope-ext-sidebar-empty', 'No events yet.'));
+      events.append(element('div', 'scope-ext-sidebar-empty', 'No events yet.'));
     }
     for (const event of [...state.events].reverse()) {
       const [id, time, namespace, type, severity] = event;
-      const service = event[7] ?? namespace;  // the service it is about (or that stored it)
-      const row = element(
-        'div',
-        'scope-ext-sidebar-event',
-        `${new Date(time * 1000).toLocaleTimeString()} ${service} · ${type}`
+      const service = event[7] ?? namespace; // the service it is about (or that stored it)
+      const row = element('div', 'scope-ext-sidebar-event');
+      row.append(
+        element('span', 'scope-ext-sidebar-event-time', new Date(time * 1000).toLocaleTimeString()),
+        element('span', 'scope-ext-sidebar-event-service', service),
+        element('span', 'scope-ext-sidebar-event-type', type)
       );
       row.dataset.severity = severity;
-      row.title = `#${id} in ${namespace}: ${event[8]}`;
-      node.append(row);
+      row.title = `#${id} ${type} from ${service} in ${namespace}: ${event[8]}`;
+      events.append(row);
     }
+    node.replaceChildren(header, this._actions(), element('h3', '', 'Namespaces'), lists,
+      element('h3', '', 'Recent events'), events);
+    for (const list of this._lists.values()) {
+      list.paint(); // in the DOM again: its rows in sight
+    }
+  }
+
+  /** A namespace's summary and its services, the unhealthy first, drawn only where in sight. */
+  private _namespace(ns: INamespaceInfo, state: IScopeState): NamespaceList {
+    let list = this._lists.get(ns.name);
+    if (!list) {
+      list = new NamespaceList(ns.name);
+      this._lists.set(ns.name, list);
+    }
+    list.update(ns, state);
+    return list;
   }
 
   private _actions(): HTMLElement {
@@ -150,7 +153,103 @@ export class ScopeSidebar extends Widget {
   private _commands: CommandRegistry;
   private _connection: ScopeConnection | null = null;
   private _label = '';
+  private _lists = new Map<string, NamespaceList>();
 }
+
+/** Rows of a namespace's service list (px): all alike, so only those in sight are drawn. */
+const ROW = 36;
+/** Rows a namespace's list shows before it scrolls. */
+const ROWS_SHOWN = 10;
+const UNHEALTHY: Record<string, number> = { crashing: 0, restarting: 1 };
+
+function badness(node: INodeInfo): number {
+  return UNHEALTHY[node.health ?? 'ok'] ?? (node.status === 'down' ? 2 : 3);
+}
+
+/** One namespace in the sidebar: a summary line with counts, then a virtualised service list. */
+class NamespaceList {
+  constructor(name: string) {
+    this.box = element('div', 'scope-ext-sidebar-namespace');
+    this.line = element('div', 'scope-ext-sidebar-ns');
+    this.line.dataset.namespace = name;
+    this.counts = element('div', 'scope-ext-sidebar-counts');
+    this.list = element('div', 'scope-ext-sidebar-list');
+    this.body = element('div', 'scope-ext-sidebar-body');
+    this.list.append(this.body);
+    this.list.onscroll = () => this.paint();
+    this.box.append(this.line, this.counts, this.list);
+  }
+
+  update(ns: INamespaceInfo, state: IScopeState): void {
+    const rows = servicesOf(state, ns.name).map((row, i) => ({ ...row, i }));
+    rows.sort((a, b) => badness(a.node) - badness(b.node) || a.i - b.i); // the unhealthy first, else tree order
+    this.rows = rows;
+    this.health = new Map(ns.services.map(([name, level, detail]) => [name, [level, detail]]));
+    const counts = new Map<string, number>();
+    for (const { node } of rows) {
+      const key = node.health === 'crashing' ? 'crash-looping' : node.health === 'restarting' ? 'restarting' : node.status;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const services = `${rows.length} ${rows.length === 1 ? 'service' : 'services'}`;
+    this.line.replaceChildren(`${ns.name} · ${ns.status} · ${services}`, badge(ns.health ?? 'unchecked', 'overall health'));
+    this.line.title = `${ns.processes} processes`;
+    this.counts.replaceChildren(
+      ...[...counts].sort((a, b) => (COUNT_ORDER.indexOf(a[0]) >>> 0) - (COUNT_ORDER.indexOf(b[0]) >>> 0)).map(([key, n]) => {
+        const count = element('span', 'scope-ext-sidebar-count', `${n} ${key}`);
+        count.dataset.status = key;
+        return count;
+      })
+    );
+    this.list.style.height = `${Math.min(rows.length, ROWS_SHOWN) * ROW}px`;
+    this.body.style.height = `${rows.length * ROW}px`;
+    this.paint();
+  }
+
+  /** Draw the rows in sight (and a few around them); the others leave the DOM. */
+  paint(): void {
+    const first = Math.max(0, Math.floor(this.list.scrollTop / ROW) - 4);
+    const last = Math.min(this.rows.length, first + ROWS_SHOWN + 8);
+    const drawn: HTMLElement[] = [];
+    for (let index = first; index < last; index++) {
+      const { path, node: service, depth } = this.rows[index];
+      const row = element('div', 'scope-ext-sidebar-service');
+      row.dataset.path = path;
+      row.dataset.status = service.status;
+      row.dataset.health = service.health ?? 'ok';
+      row.style.top = `${index * ROW}px`;
+      const name = element('span', 'scope-ext-sidebar-name');
+      name.style.paddingLeft = `${depth * 12}px`;
+      row.style.setProperty('--depth', String(depth));
+      name.title = path;
+      const dot = element('span', 'scope-ext-dot');
+      dot.style.background = dotColor(service);
+      name.append(dot, service.id);
+      const below = belowMark(service);
+      if (below) {
+        name.append(below);
+      }
+      const restarts = service.restarts ? ` · restarts ${service.restarts}` : '';
+      const facts = element('span', 'scope-ext-sidebar-facts', `${statusText(service)}${restarts}`);
+      row.append(name, facts);
+      const checked = this.health.get(service.id);
+      if (checked) {
+        row.append(badge(checked[0], checked[1]));
+      }
+      drawn.push(row);
+    }
+    this.body.replaceChildren(...drawn);
+  }
+
+  readonly box: HTMLElement;
+  private line: HTMLElement;
+  private counts: HTMLElement;
+  private list: HTMLElement;
+  private body: HTMLElement;
+  private rows: { path: string; node: INodeInfo; depth: number }[] = [];
+  private health = new Map<string, string[]>();
+}
+
+const COUNT_ORDER = ['crash-looping', 'restarting', 'down', 'starting', 'stopping', 'running', 'stopped', 'dropped'];
 
 function element(tag: string, className: string, text?: string): HTMLElement {
   const found = document.createElement(tag);

@@ -30,10 +30,11 @@ type SnapshotElement = HTMLElement & { scopeSnapshot?: () => Record<string, unkn
 const liveRenderers = new Set<SnapshotRenderer>();
 
 export class SnapshotRenderer extends Panel implements IRenderMime.IRenderer {
-  constructor(options: IRenderMime.IRendererOptions, liveFactory: LiveFactoryLookup) {
+  constructor(options: IRenderMime.IRendererOptions, liveFactory: LiveFactoryLookup, ready: Promise<unknown> | null = null) {
     super();
     this._options = options;
     this._liveFactory = liveFactory;
+    this._ready = ready;
     this.addClass('scope-ext-snapshot-output');
     this._static.addClass('scope-ext-snapshot-static');
     this.addWidget(this._static);
@@ -50,8 +51,25 @@ export class SnapshotRenderer extends Panel implements IRenderMime.IRenderer {
       return; // a refreshed snapshot changes nothing on screen
     }
     this._draw(model.data[SNAPSHOT_MIME]);
-    const factory = model.trusted && model.data[WIDGET_VIEW_MIME] ? this._liveFactory() : undefined;
-    if (factory && this._live === null) {
+    if (model.trusted && model.data[WIDGET_VIEW_MIME] && this._live === null && !this._waiting) {
+      this._waiting = true;
+      void this._goLive(model).finally(() => (this._waiting = false));
+    }
+  }
+
+  /**
+   * Show the live widget once its renderer can find its model. In a notebook that waits for the
+   * kernel's session: ipywidgets puts its notebook's widget manager (the one that restores the
+   * models of a kernel that still runs, after a reload) in the notebook's registry only then, and
+   * a renderer made before it has no manager and never draws.
+   */
+  private async _goLive(model: IRenderMime.IMimeModel): Promise<void> {
+    if (this._ready) {
+      await this._ready.catch(() => undefined); // no kernel: the renderer finds no model, the snapshot stays
+      await new Promise(resolve => setTimeout(resolve, 0)); // after ipywidgets' own wait for the same session
+    }
+    const factory = this.isDisposed || this._live !== null ? undefined : this._liveFactory();
+    if (factory) {
       const live = factory.createRenderer({ ...this._options, mimeType: WIDGET_VIEW_MIME });
       this._live = live;
       live.hide();
@@ -65,6 +83,9 @@ export class SnapshotRenderer extends Panel implements IRenderMime.IRenderer {
       });
       this.addWidget(live);
       await live.renderModel(model);
+      if (!this._showingLive && live.hasClass('jupyter-widgets')) {
+        live.dispose(); // ipywidgets' "model not found" (the kernel is new): the snapshot is what there is
+      }
     }
   }
 
@@ -141,6 +162,8 @@ export class SnapshotRenderer extends Panel implements IRenderMime.IRenderer {
     this._static.node.replaceChildren();
   }
 
+  private _ready: Promise<unknown> | null;
+  private _waiting = false;
   private _options: IRenderMime.IRendererOptions;
   private _liveFactory: LiveFactoryLookup;
   private _static = new Widget();
@@ -150,13 +173,16 @@ export class SnapshotRenderer extends Panel implements IRenderMime.IRenderer {
   private _dispose: (() => void) | null = null;
 }
 
-/** A renderer factory whose renderers look for live widgets with `liveFactory`. */
-export function snapshotFactory(liveFactory: LiveFactoryLookup): IRenderMime.IRendererFactory {
+/** A renderer factory whose renderers look for live widgets with `liveFactory` (once `ready`, if given). */
+export function snapshotFactory(
+  liveFactory: LiveFactoryLookup,
+  ready: Promise<unknown> | null = null
+): IRenderMime.IRendererFactory {
   return {
     safe: true,
     mimeTypes: [SNAPSHOT_MIME],
     defaultRank: SNAPSHOT_RANK,
-    createRenderer: options => new SnapshotRenderer(options, liveFactory)
+    createRenderer: options => new SnapshotRenderer(options, liveFactory, ready)
   };
 }
 

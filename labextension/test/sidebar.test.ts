@@ -127,10 +127,12 @@ describe('ScopeSidebar', () => {
     draw(sidebar);
     expect(sidebar.node.querySelector('.scope-ext-sidebar-status')!.textContent).toBe('live.ipynb · runtime running');
     const ns = sidebar.node.querySelector<HTMLElement>('.scope-ext-sidebar-ns')!;
-    expect(ns.textContent).toBe('production · running · 3 processesdegraded');
+    expect(ns.textContent).toBe('production · running · 2 servicesdegraded');
+    expect(sidebar.node.querySelector('.scope-ext-sidebar-counts')!.textContent).toBe('2 running');
     const services = [...sidebar.node.querySelectorAll<HTMLElement>('.scope-ext-sidebar-service')];
-    expect(services.map(s => [s.dataset.path, s.style.paddingLeft])).toEqual([
-      ['production/foundation', '8px'], ['production/foundation/events', '20px']
+    const indent = (s: HTMLElement) => s.querySelector<HTMLElement>('.scope-ext-sidebar-name')!.style.paddingLeft;
+    expect(services.map(s => [s.dataset.path, indent(s)])).toEqual([
+      ['production/foundation', '0px'], ['production/foundation/events', '12px']
     ]);
     const badge = services[1].querySelector<HTMLElement>('.scope-ext-health')!;
     expect([badge.textContent, badge.title]).toEqual(['degraded', 'mailbox 950/1000']);
@@ -138,13 +140,35 @@ describe('ScopeSidebar', () => {
     const events = [...sidebar.node.querySelectorAll<HTMLElement>('.scope-ext-sidebar-event')];
     expect(events.map(e => e.dataset.severity)).toEqual(['info', 'error']);
     // each names its service (the event's source), else its namespace
-    expect(events.map(e => e.textContent!.split(' ').slice(-3).join(' '))).toEqual([
-      'production · app.tick', 'flaky · scope.process.crashed'
-    ]);
+    const parts = (e: HTMLElement) => [...e.children].slice(1).map(c => c.textContent);
+    expect(events.map(parts)).toEqual([['production', 'app.tick'], ['flaky', 'scope.process.crashed']]);
 
     kernel.comms[0].receive({ t: 'paused', value: true });
     draw(sidebar);
     expect(sidebar.node.querySelector('.scope-ext-sidebar-status')!.textContent).toContain('paused');
+    sidebar.dispose();
+  });
+
+  it('puts the unhealthy first, counts each state, and draws only the rows in sight of 10,000', () => {
+    const { sidebar } = setup();
+    const kernel = new FakeKernel();
+    sidebar.connection = new ScopeConnection(kernel as any);
+    const set: Record<string, object> = {
+      production: { p: null, i: 0, id: 'production', kind: 'supervisor', status: 'running', restarts: 0 }
+    };
+    for (let i = 0; i < 10000; i++) {
+      const crashing = i === 9000;
+      set[`production/w${i}`] = { p: 'production', i, id: `w${i}`, kind: 'worker', status: i === 5000 ? 'down' : 'running',
+        restarts: crashing ? 50 : 0, health: crashing ? 'crashing' : 'ok' };
+    }
+    kernel.comms[0].receive({ ...STATE, namespaces: [{ ...STATE.namespaces[0], services: [] }], tree: { del: [], set }, events: [] });
+    draw(sidebar);
+    const rows = [...sidebar.node.querySelectorAll<HTMLElement>('.scope-ext-sidebar-service')];
+    expect(rows.length).toBeLessThan(40);
+    expect(rows.slice(0, 2).map(r => r.dataset.path)).toEqual(['production/w9000', 'production/w5000']);
+    expect(rows[0].querySelector('.scope-ext-sidebar-facts')!.textContent).toBe('crash loop · restarts 50');
+    const counts = [...sidebar.node.querySelectorAll('.scope-ext-sidebar-count')].map(c => c.textContent);
+    expect(counts).toEqual(['1 crash-looping', '1 down', '9998 running']);
     sidebar.dispose();
   });
 

@@ -45,6 +45,41 @@ class Summary(NamedTuple):
     p50: float | None = None
     p90: float | None = None
     p99: float | None = None
+    #: Per second over the last :data:`RATE_WINDOW` seconds (counters and sums; None for others).
+    rate: float | None = None
+
+
+#: A table of summaries' column titles, one per :class:`Summary` field.
+TELEMETRY_COLUMNS = ("metric", "kind", "value", "observed", "p50", "p90", "p99", "rate/s")
+
+#: Seconds a counter's or sum's current rate is measured over.
+RATE_WINDOW = 10.0
+
+
+def percentiles(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """p50, p90 and p99 of ``values`` (nearest rank), or Nones when there are none."""
+    if not values:
+        return None, None, None
+    ranked = sorted(values)
+
+    def pct(q: float) -> float:
+        return ranked[min(len(ranked) - 1, max(0, math.ceil(q * len(ranked)) - 1))]
+
+    return pct(0.5), pct(0.9), pct(0.99)
+
+
+def rates(points: Iterable[tuple[float, float]], step: float = 1.0) -> list[tuple[float, float]]:
+    """A running total's points as ``(time, per second)`` over spans of at least ``step`` seconds:
+    what a counter's chart and percentiles show (its raw value only ever grows)."""
+    out: list[tuple[float, float]] = []
+    anchor: tuple[float, float] | None = None
+    for t, v in points:
+        if anchor is None:
+            anchor = (t, v)
+        elif t - anchor[0] >= step:
+            out.append((t, (v - anchor[1]) / (t - anchor[0])))
+            anchor = (t, v)
+    return out
 
 
 class Metric:
@@ -76,11 +111,27 @@ class Metric:
         raise TypeError("use Counter, Sum, LastValue or Distribution")
 
     def summary(self) -> Summary:
-        """Name, kind, value and count."""
-        return Summary(self.name, self.kind, self.value, self.count)
+        """Name, kind, value, count, and the percentiles of the recent values."""
+        return Summary(self.name, self.kind, self.value, self.count, *percentiles([v for _, v in self.points]))
 
 
-class Counter(Metric):
+class _Total(Metric):
+    """A metric that only adds up: its percentiles and rate are of how fast it grows."""
+
+    def summary(self) -> Summary:
+        points = list(self.points)
+        if not points:
+            return Summary(self.name, self.kind, self.value, self.count)
+        now = time.time()
+        base = next((p for p in reversed(points) if p[0] <= now - RATE_WINDOW), None)
+        if base is None:  # all points are recent: from zero before the first one this ring kept
+            base = (points[0][0], 0.0) if self.count == len(points) else points[0]
+        span = max(now - base[0], 1e-9)
+        rate = (points[-1][1] - base[1]) / span if span >= 1.0 else None  # less than a second says little
+        return Summary(self.name, self.kind, self.value, self.count, *percentiles([r for _, r in rates(points)]), rate)
+
+
+class Counter(_Total):
     """How many times the event happened."""
 
     kind = "counter"
@@ -89,7 +140,7 @@ class Counter(Metric):
         self.value = self.count
 
 
-class Sum(Metric):
+class Sum(_Total):
     """The running total of a measurement."""
 
     kind = "sum"
@@ -119,14 +170,8 @@ class Distribution(Metric):
         self.points.append((time.time(), value))
 
     def summary(self) -> Summary:
-        values = sorted(v for _, v in self.points)
-        if not values:
-            return Summary(self.name, self.kind, None, self.count)
-
-        def pct(q: float) -> float:
-            return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
-
-        return Summary(self.name, self.kind, pct(0.5), self.count, pct(0.5), pct(0.9), pct(0.99))
+        p50, p90, p99 = percentiles([v for _, v in self.points])
+        return Summary(self.name, self.kind, p50, self.count, p50, p90, p99)
 
 
 class TelemetryError(ScopeError):

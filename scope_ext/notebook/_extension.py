@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 from typing import Any
 
@@ -36,7 +37,10 @@ def load_ipython_extension(ip: Any) -> None:
     ip.register_magics(ScopeMagics(ip, _thread))  # first: %scope is there to recover with, whatever follows
     from . import _sidebar  # (widgets are imported only where a page can show them)
 
-    _sidebar.register(ip, _thread)
+    if _sidebar.register(ip, _thread):
+        # A page can show views: import them (and ipywidgets) now, so the first %scope tree
+        # draws without paying for that import (about 150 ms).
+        importlib.import_module(f"{__package__}._views")
     try:
         _thread.start()
     except RuntimeNotRunning as exc:

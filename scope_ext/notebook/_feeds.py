@@ -83,7 +83,13 @@ def tree_nodes(
             entry["started"] = seen[node.pid] = known.get(node.pid, round(now - node.uptime, 1))
         if node.supervision is not None:
             sup = node.supervision
-            entry.update(strategy=sup.strategy, used=sup.restarts_used, max=sup.max_restarts, left=sup.restarts_left)
+            entry.update(
+                strategy=sup.strategy,
+                used=sup.restarts_used,
+                max=sup.max_restarts,
+                left=sup.restarts_left,
+                dynamic=sup.dynamic,
+            )
         nodes[path] = entry
         for i, child in enumerate(node.children):
             entry["below"] = max(entry["below"], add(child, f"{path}/{child.id}", path, i), key=HEALTH.index)

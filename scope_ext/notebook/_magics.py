@@ -27,6 +27,7 @@ from ..code._start import start_code_layer
 from ..foundation_layer._foundation import Foundation, find_foundation
 from ..foundation_layer._health import assess, describe_health
 from ..foundation_layer._start import cleanup, start_isolated_services
+from ..foundation_layer._telemetry import TELEMETRY_COLUMNS
 from ..runtime._exceptions import ScopeError
 from ..runtime._namespace import Namespace
 from ..runtime._process import Process
@@ -455,7 +456,7 @@ class ScopeMagics(Magics):
         summaries = self.thread.run_sync(lambda: found.telemetry.summaries())
         return QueryResult(
             f"telemetry in {args.ns}",
-            ("metric", "kind", "value", "observed", "p50", "p90", "p99"),
+            TELEMETRY_COLUMNS,
             [tuple(s) for s in summaries],
         )
 
@@ -523,8 +524,8 @@ class ScopeMagics(Magics):
         ns = self._namespace(ns_name)
 
         def find() -> tuple[Process, Hashable] | None:
-            for _, sup, child in supervised(ns.root):
-                if str(child) == service:
+            for path, sup, child in supervised(ns.root):
+                if path[-1] == service:
                     return sup, child
             return None
 

@@ -147,16 +147,17 @@ def _namespaces(runtime: Runtime) -> list[dict[str, Any]]:
     return found
 
 
-def register(shell: Any, thread: RuntimeThread) -> None:
-    """Let sidebars connect to this kernel and tell open ones that scope_ext is here (no-op
-    outside a kernel, e.g. in terminal IPython)."""
+def register(shell: Any, thread: RuntimeThread) -> bool:
+    """Let sidebars connect to this kernel and tell open ones that scope_ext is here; returns
+    whether a page can connect at all (False outside a kernel, e.g. in terminal IPython)."""
     manager = getattr(getattr(shell, "kernel", None), "comm_manager", None)
     if manager is None:
-        return
+        return False
     manager.register_target(TARGET, lambda comm, _msg: SidebarFeed(comm, thread))
     import comm as comms
 
     comms.create_comm(target_name=ANNOUNCE, data={}).close()
+    return True
 
 
 def unregister(shell: Any, thread: RuntimeThread) -> None:

@@ -18,6 +18,7 @@ import trio
 
 from .._display import Displayable
 from ._process import Process, describe_reason
+from ._supervisor import DynamicSupervisor
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -36,6 +37,8 @@ class Supervision(NamedTuple):
     max_seconds: float
     restarts_used: int
     restarts_left: int
+    #: A DynamicSupervisor (or TaskSupervisor): its children are forgotten when they stop.
+    dynamic: bool = False
 
 
 class NodeSnapshot(NamedTuple):
@@ -124,7 +127,12 @@ def _node(
         sup._expire_restarts(now)
         used = len(sup._restart_times)
         supervision = Supervision(
-            sup.strategy, sup.max_restarts, sup.max_seconds, used, max(0, sup.max_restarts - used)
+            sup.strategy,
+            sup.max_restarts,
+            sup.max_seconds,
+            used,
+            max(0, sup.max_restarts - used),
+            isinstance(sup, DynamicSupervisor),
         )
         children = tuple(_child(record, now) for record in sup._children)
     return NodeSnapshot(
@@ -227,14 +235,22 @@ def _label(node: NodeSnapshot) -> Text:
     return text
 
 
-def _add(tree: Tree, node: NodeSnapshot) -> None:
+def _size(node: NodeSnapshot) -> int:
+    return 1 + sum(_size(child) for child in node.children)
+
+
+def _add(tree: Tree, node: NodeSnapshot, room: list[int]) -> int:
+    """Add ``node`` and what is below it while ``room[0]`` lasts; returns how many were left out."""
+    if room[0] <= 0:
+        return _size(node)
+    room[0] -= 1
     branch = tree.add(_label(node))
-    for child in node.children:
-        _add(branch, child)
+    return sum(_add(branch, child, room) for child in node.children)
 
 
-def render_namespace(ns: NamespaceSnapshot) -> Tree:
-    """One namespace as a rich Tree."""
+def render_namespace(ns: NamespaceSnapshot, room: list[int] | None = None) -> Tree:
+    """One namespace as a rich Tree: every node, or as many as ``room[0]`` allows (it is used up)
+    with a last line that says how many were left out."""
     from rich.text import Text
     from rich.tree import Tree
 
@@ -247,16 +263,19 @@ def render_namespace(ns: NamespaceSnapshot) -> Tree:
         head.append(f"  root budget {sup.restarts_used}/{sup.max_restarts} in {sup.max_seconds:g}s", style="dim")
     tree = Tree(head)
     if ns.root is not None:
-        for child in ns.root.children:
-            _add(tree, child)
+        space = [1 << 62] if room is None else room
+        left_out = sum(_add(tree, child, space) for child in ns.root.children)
+        if left_out:
+            tree.add(Text(f"… and {left_out} more (the live view shows them all)", style="dim"))
         if not ns.root.children:
             tree.add(Text("(empty)", style="dim"))
     return tree
 
 
-def render_snapshot(snapshot: RuntimeSnapshot) -> Group:
+def render_snapshot(snapshot: RuntimeSnapshot, limit: int | None = None) -> Group:
     """Every namespace of a runtime snapshot, with a one-line header (rich renderables; rich is
-    imported only here)."""
+    imported only here); at most ``limit`` nodes in all, if given (a fallback for a page that
+    cannot show the live view needs no 10,000 lines, and drawing them costs seconds)."""
     from rich.console import Group
     from rich.text import Text
 
@@ -266,4 +285,5 @@ def render_snapshot(snapshot: RuntimeSnapshot) -> Group:
     header.append(
         f"  up {_uptime(snapshot.uptime)}, {snapshot.processes} processes, {snapshot.crashes} crashes", style="dim"
     )
-    return Group(header, *(render_namespace(ns) for ns in snapshot.namespaces))
+    room = None if limit is None else [limit]
+    return Group(header, *(render_namespace(ns, room) for ns in snapshot.namespaces))

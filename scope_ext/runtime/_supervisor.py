@@ -431,6 +431,11 @@ class Supervisor(Service):
             raise SupervisorError(f"child {child_id!r} is running")
         return await self._start(child)
 
+    async def _op_restart_service(self, child_id: Hashable) -> Process:
+        child = self._find(child_id)
+        await self._stop(child)
+        return await self._start(child)
+
     async def _op_delete_child(self, child_id: Hashable) -> None:
         child = self._find(child_id)
         if child.proc is not None:
@@ -476,6 +481,11 @@ class DynamicSupervisor(Supervisor):
 
     async def _op_delete_child(self, child_id: Hashable) -> None:
         raise SupervisorError("a DynamicSupervisor forgets stopped children; nothing to delete")
+
+    async def _op_restart_service(self, child_id: Hashable) -> Process:
+        raise SupervisorError(
+            "a DynamicSupervisor forgets stopped children, so it cannot restart one; terminate it and start_child again"
+        )
 
 
 async def _request(sup: Target, op: str, arg: Any = None, timeout: float | None = None) -> Any:
@@ -523,7 +533,8 @@ def intensity_window(sup: Supervisor) -> tuple[int, int]:
 
 def supervised(root: Process | None) -> list[tuple[tuple[str, ...], Process, Hashable]]:
     """Every child of a :class:`Supervisor` tree under ``root``, breadth first, as (path of ids
-    as text from ``root``, its supervisor, its id): how the magics and widgets name a service.
+    as text from ``root``, its supervisor, the key its supervisor knows it by: its id, or its
+    process under a DynamicSupervisor): how the magics and widgets name a service.
     Runs in the runtime's thread."""
     found = []
     level: list[tuple[tuple[str, ...], Process]] = [((), root)] if root is not None else []
@@ -534,14 +545,15 @@ def supervised(root: Process | None) -> list[tuple[tuple[str, ...], Process, Has
                 continue
             for record in proc.service._children:
                 child_path = (*path, str(record.spec.id))
-                found.append((child_path, proc, record.spec.id))
+                key = record.proc if isinstance(proc.service, DynamicSupervisor) else record.spec.id
+                found.append((child_path, proc, key))
                 if record.proc is not None and record.proc.kind == "supervisor":
                     below.append((child_path, record.proc))
         level = below
     return found
 
 
-async def restart_service(sup: Target, child: Hashable) -> Process:
-    """Stop a child within its shutdown time and start it again from its spec."""
-    await terminate_child(sup, child)
-    return await restart_child(sup, child)
+async def restart_service(sup: Target, child: Hashable, timeout: float | None = None) -> Process:
+    """Stop a child within its shutdown time and start it again from its spec, in one request
+    (a DynamicSupervisor refuses before stopping anything: it would forget the child)."""
+    return await _request(sup, "restart_service", child, timeout)
