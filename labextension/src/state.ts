@@ -28,11 +28,12 @@ export interface INodeInfo {
   id: string;
   kind: string;
   status: string;
-  restarts: number;
+  /** Left out when 0, null, "ok" or false (the kernel sends only what says something). */
+  restarts?: number;
   mailbox: number;
   capacity: number;
-  error: string | null;
-  started: number | null;
+  error?: string | null;
+  started?: number | null;
   strategy?: string;
   /** Restarts in the last minute, and the health they give (`ok`, `restarting`, `crashing`). */
   recent?: number;

@@ -56,7 +56,9 @@ def tree_nodes(
 ) -> dict[str, dict[str, Any]]:
     """Every node of the trees as a flat dict keyed by path (``ns/child/...``). Uptime travels as
     a start time (kept per pid in ``started``), so a node changes only when something about it does.
-    Each node has its ``health`` and the worst health ``below`` it."""
+    A node's ``health`` and the worst health ``below`` it, its ``restarts``, ``recent`` restarts,
+    last ``error``, ``started`` and ``dynamic`` are left out where they say nothing (0, None,
+    "ok", False): a tree of 10,000 services travels in two thirds of the bytes."""
     known = {} if started is None else started
     seen: dict[int, float] = {}
     now = time.time()
@@ -70,30 +72,26 @@ def tree_nodes(
             "id": str(node.id),
             "kind": node.kind,
             "status": node.status,
-            "restarts": node.restarts,
             "mailbox": node.mailbox,
             "capacity": node.capacity,
-            "error": node.last_error,
-            "started": None,
-            "recent": node.recent_restarts,
-            "health": health(node.recent_restarts),
-            "below": "ok",
         }
+        own = health(node.recent_restarts)
+        optional = {"restarts": node.restarts, "error": node.last_error, "recent": node.recent_restarts, "health": own}
+        entry.update((key, value) for key, value in optional.items() if value and value != "ok")
         if node.pid is not None:
             entry["started"] = seen[node.pid] = known.get(node.pid, round(now - node.uptime, 1))
         if node.supervision is not None:
             sup = node.supervision
-            entry.update(
-                strategy=sup.strategy,
-                used=sup.restarts_used,
-                max=sup.max_restarts,
-                left=sup.restarts_left,
-                dynamic=sup.dynamic,
-            )
+            entry.update(strategy=sup.strategy, used=sup.restarts_used, max=sup.max_restarts, left=sup.restarts_left)
+            if sup.dynamic:
+                entry["dynamic"] = True
         nodes[path] = entry
+        below = "ok"
         for i, child in enumerate(node.children):
-            entry["below"] = max(entry["below"], add(child, f"{path}/{child.id}", path, i), key=HEALTH.index)
-        return max(entry["health"], entry["below"], key=HEALTH.index)
+            below = max(below, add(child, f"{path}/{child.id}", path, i), key=HEALTH.index)
+        if below != "ok":
+            entry["below"] = below
+        return max(own, below, key=HEALTH.index)
 
     for i, ns in enumerate(snap.namespaces):
         if namespace is not None and ns.name != namespace:
@@ -152,10 +150,15 @@ class TreeDiff:
         self.namespace = namespace
         self._sent: dict[str, dict[str, Any]] = {}
         self._started: dict[int, float] = {}
+        self._read: tuple[RuntimeSnapshot | None, dict[str, dict[str, Any]]] = (None, {})
 
     def next(self, snap: RuntimeSnapshot, reset: bool = False) -> dict[str, Any] | None:
-        """Changed and removed nodes since the last batch (all of them with ``reset``), or None."""
-        return self.diff(tree_nodes(snap, self.namespace, self._started), reset)
+        """Changed and removed nodes since the last batch (all of them with ``reset``), or None.
+        The nodes of a snapshot are worked out once (a display's snapshot and the live view's
+        first batch come from the same one)."""
+        if self._read[0] is not snap:
+            self._read = (snap, tree_nodes(snap, self.namespace, self._started))
+        return self.diff(self._read[1], reset)
 
     def diff(self, nodes: dict[str, dict[str, Any]], reset: bool = False) -> dict[str, Any] | None:
         """The batch from what the page has to ``nodes`` (the same dict as last time: nothing)."""

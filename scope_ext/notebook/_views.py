@@ -16,7 +16,6 @@ extension refreshes it from the page's state when the notebook is saved.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -48,7 +47,6 @@ from ._feeds import (
     RequestGate,
     TreeDiff,
     snapshot,
-    tree_nodes,
 )
 
 log = logging.getLogger("scope_ext.widgets")
@@ -82,7 +80,7 @@ def bundled_views(charts: bool = False) -> tuple[str, str]:
 
 
 class LiveView(anywidget.AnyWidget):
-    """What every live view shares: rate, pause, visibility, hello, ordered batches, traffic counts."""
+    """What every live view shares: rate, pause, visibility, hello, ordered batches."""
 
     _esm, _css = bundled_views()
     kind = traitlets.Unicode("tree").tag(sync=True)  # which view views.js draws
@@ -96,8 +94,6 @@ class LiveView(anywidget.AnyWidget):
         self.visible = False  # until displayed: nothing is sent for a view no page shows
         self.closed = False
         self.due = 0.0
-        self.messages_sent = 0
-        self.bytes_sent = 0
         self._began = False  # whether a whole batch went out yet
         self._gate = RequestGate()
         self.on_msg(self._on_message)
@@ -121,13 +117,8 @@ class LiveView(anywidget.AnyWidget):
         with self._lock:
             message = self.batch(reset or not self._began)
             if message is not None:
-                self._post(message)
+                self.send(message)
                 self._began = True
-
-    def _post(self, message: dict[str, Any]) -> None:
-        self.send(message)
-        self.messages_sent += 1
-        self.bytes_sent += len(json.dumps(message))
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not self._gate.admit(content, self._tell):
@@ -151,7 +142,7 @@ class LiveView(anywidget.AnyWidget):
 
     def _tell(self, message: dict[str, Any]) -> None:
         try:
-            self._post(message)
+            self.send(message)
         except Exception:  # the comm is closed: nobody to tell
             log.debug("could not tell the page %r", message, exc_info=True)
 
@@ -199,9 +190,9 @@ class TreeView(LiveView):
     def on_request(self, content: dict[str, Any]) -> None:
         kind = content.get("t")
         if kind == "details":
-            self._post(self.details(str(content.get("path"))))
+            self.send(self.details(str(content.get("path"))))
         elif kind == "action" and content.get("action") in ("restart", "terminate"):
-            self._post(self.act(str(content["action"]), str(content.get("path"))))
+            self.send(self.act(str(content["action"]), str(content.get("path"))))
         else:
             self._answer_error(f"a tree view answers details and actions, not {kind!r}")
 
@@ -289,7 +280,7 @@ class TreeView(LiveView):
 
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
         snap = self.snapshot()
-        batch = {"t": "tree", "reset": True, "set": tree_nodes(snap, self.namespace), "del": []}
+        batch = self._diff.next(snap, reset=True)  # the first batch after it reuses these nodes
         return repr(snap), render_snapshot(snap, FALLBACK_NODES), snapshot("tree", batch, namespace=self.namespace)
 
 
