@@ -306,9 +306,14 @@ def test_example_notebook_runs_and_the_tree_updates_while_a_cell_blocks(lab):
             tabs.screenshot(path=str(ARTIFACTS / "gallery-dark.png"))
             tabs.locator(".lm-TabBar-tabLabel", has_text="events").click()
             dark.update(contrasts(tabs, [".scope-ext-severity[data-severity='error']", ".scope-ext-event span"]))
+            set_theme(page, "JupyterLab Dark High Contrast")
+            high = contrasts(tabs, [".scope-ext-severity[data-severity='error']", ".scope-ext-event span"])
+            tabs.locator(".lm-TabBar-tabLabel", has_text="supervision").click()
+            high.update(contrasts(tabs, checked))
         finally:
             set_theme(page, "JupyterLab Light")
         assert min(light.values()) >= 4.5 and min(dark.values()) >= 4.5, (light, dark)
+        assert min(high.values()) >= 4.5, high
         assert errors == []  # no uncaught error in the page
 
 
