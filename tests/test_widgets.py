@@ -304,3 +304,18 @@ def test_a_dynamic_supervisors_child_can_be_terminated_but_never_lost_to_a_resta
     assert sent[-1]["ok"], sent[-1]
     assert "production/jobs/job" not in tree_nodes(thread.run_sync(thread.runtime.snapshot))
     view.close()
+
+
+def test_a_large_tree_batch_goes_in_parts_that_rebuild_the_same_tree():
+    from scope_ext.notebook._feeds import PART_NODES, in_parts
+
+    nodes = {f"production/w{i}": {"p": "production", "i": i} for i in range(2 * PART_NODES + 5)}
+    parts = in_parts({"t": "tree", "reset": True, "set": nodes, "del": ["gone"]})
+    assert [len(p["set"]) for p in parts] == [PART_NODES, PART_NODES, 5]
+    assert [p["reset"] for p in parts] == [True, False, False] and [p["del"] for p in parts] == [["gone"], [], []]
+    rebuilt: dict = {}
+    for part in parts:
+        rebuilt.update(part["set"])
+    assert rebuilt == nodes and list(rebuilt) == list(nodes)  # same nodes, same order
+    small = {"t": "tree", "reset": False, "set": {"a": {}}, "del": []}
+    assert in_parts(small) == [small] and in_parts({"t": "events", "items": []}) == [{"t": "events", "items": []}]

@@ -46,6 +46,7 @@ from ._feeds import (
     Publisher,
     RequestGate,
     TreeDiff,
+    in_parts,
     snapshot,
 )
 
@@ -117,7 +118,8 @@ class LiveView(anywidget.AnyWidget):
         with self._lock:
             message = self.batch(reset or not self._began)
             if message is not None:
-                self.send(message)
+                for part in in_parts(message):
+                    self.send(part)
                 self._began = True
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
