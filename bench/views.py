@@ -58,34 +58,28 @@ async def build():
 
 rt.run(build)"""
 
-# In the page: when a key is pressed, and when a tree of at least N nodes is first on screen
-# (the snapshot the display carries or the live view, whichever is first), one frame later.
-WATCH_RENDER = """n => {
+# In the page: when Shift+Enter is pressed, and when an element matching ``selector`` that was not
+# there at the press is first on screen (with ``least``, once its text reads at least that
+# number), one frame later. For a tree: its node count, the snapshot's or the live view's,
+# whichever shows first; for a plain cell: its new execute result.
+WATCH_SHOWN = """({ selector, least }) => {
   window.__bench = {};
-  document.addEventListener('keydown', e => { if (e.key === 'Enter' && e.shiftKey) window.__bench.key = performance.now(); }, true);
+  let before = new Set();
+  document.addEventListener('keydown', e => {
+    if (e.key === 'Enter' && e.shiftKey) {
+      window.__bench.key = performance.now();
+      before = new Set(document.querySelectorAll(selector));
+    }
+  }, true);
   const observer = new MutationObserver(() => {
-    for (const count of document.querySelectorAll('.scope-ext-tree .scope-ext-count')) {
-      if (parseInt(count.textContent) >= n && window.__bench.key && !window.__bench.seen) {
+    if (!window.__bench.key || window.__bench.seen) return;
+    for (const found of document.querySelectorAll(selector)) {
+      if (!before.has(found) && (least == null || parseInt(found.textContent) >= least)) {
         window.__bench.seen = true;
         requestAnimationFrame(() => { window.__bench.render = performance.now(); });
         observer.disconnect();
+        return;
       }
-    }
-  });
-  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-}"""
-
-# The same for a plain cell's output: when its execute result is on screen, one frame later.
-WATCH_OUTPUT = """() => {
-  window.__bench = {};
-  document.addEventListener('keydown', e => { if (e.key === 'Enter' && e.shiftKey) window.__bench.key = performance.now(); }, true);
-  const observer = new MutationObserver(() => {
-    if (window.__bench.key && !document.querySelector('.jp-OutputArea-executeResult')) window.__bench.cleared = true;
-    const out = document.querySelector('.jp-OutputArea-executeResult');
-    if (out && out.isConnected && window.__bench.cleared && window.__bench.key && !window.__bench.seen) {
-      window.__bench.seen = true;
-      requestAnimationFrame(() => { window.__bench.render = performance.now(); });
-      observer.disconnect();
     }
   });
   observer.observe(document.body, { subtree: true, childList: true, characterData: true });
@@ -219,7 +213,7 @@ def anchor(page: Any, base: str, token: str, seconds: float) -> tuple[float, flo
     run_cell(page, 0)  # a first run warms the kernel, as the services' cells warm it below
     page.wait_for_selector(".jp-OutputArea-executeResult", state="attached", timeout=60_000)
     time.sleep(1)
-    page.evaluate(WATCH_OUTPUT)
+    page.evaluate(WATCH_SHOWN, {"selector": ".jp-OutputArea-executeResult", "least": None})
     run_cell(page, 0)  # 1 + 1 again
     page.wait_for_function("() => window.__bench.render", timeout=60_000, polling=50)
     output = page.evaluate("() => window.__bench.render - window.__bench.key")
@@ -237,7 +231,7 @@ def services(page: Any, base: str, token: str, groups: int, seconds: float) -> d
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
     time.sleep(1)
     step("services started; %scope tree")
-    page.evaluate(WATCH_RENDER, total)
+    page.evaluate(WATCH_SHOWN, {"selector": ".scope-ext-tree .scope-ext-count", "least": total})
     run_cell(page, 2)  # %scope tree
     page.wait_for_function("() => window.__bench.render", timeout=120_000, polling=50)
     first = page.evaluate("() => window.__bench.render - window.__bench.key")

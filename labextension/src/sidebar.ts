@@ -7,7 +7,7 @@ import type { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { belowMark, dotColor, statusText } from '../../scope_ext/notebook/static/views.js';
+import { badness, belowMark, dotColor, statusText } from '../../scope_ext/notebook/static/views.js';
 
 import type { ScopeConnection } from './connection';
 import { INamespaceInfo, INodeInfo, IScopeState, servicesOf } from './state';
@@ -160,10 +160,9 @@ export class ScopeSidebar extends Widget {
 const ROW = 36;
 /** Rows a namespace's list shows before it scrolls. */
 const ROWS_SHOWN = 10;
-const UNHEALTHY: Record<string, number> = { crashing: 0, restarting: 1 };
-
-function badness(node: INodeInfo): number {
-  return UNHEALTHY[node.health ?? 'ok'] ?? (node.status === 'down' ? 2 : 3);
+/** The tree's badness with every healthy state alike: the unhealthy first, the rest in tree order. */
+function urgency(node: INodeInfo): number {
+  return Math.min(badness(node), 3); // crash loop 0, restarting 1, down 2, anything else 3
 }
 
 /** One namespace in the sidebar: a summary line with counts, then a virtualised service list. */
@@ -182,7 +181,7 @@ class NamespaceList {
 
   update(ns: INamespaceInfo, state: IScopeState): void {
     const rows = servicesOf(state, ns.name).map((row, i) => ({ ...row, i }));
-    rows.sort((a, b) => badness(a.node) - badness(b.node) || a.i - b.i); // the unhealthy first, else tree order
+    rows.sort((a, b) => urgency(a.node) - urgency(b.node) || a.i - b.i); // the unhealthy first, else tree order
     this.rows = rows;
     this.health = new Map(ns.services.map(([name, level, detail]) => [name, [level, detail]]));
     const counts = new Map<string, number>();

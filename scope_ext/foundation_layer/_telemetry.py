@@ -126,7 +126,7 @@ class _Total(Metric):
         base = next((p for p in reversed(points) if p[0] <= now - RATE_WINDOW), None)
         if base is None:  # all points are recent: from zero before the first one this ring kept
             base = (points[0][0], 0.0) if self.count == len(points) else points[0]
-        span = max(now - base[0], 1e-9)
+        span = now - base[0]
         rate = (points[-1][1] - base[1]) / span if span >= 1.0 else None  # less than a second says little
         return Summary(self.name, self.kind, self.value, self.count, *percentiles([r for _, r in rates(points)]), rate)
 

@@ -244,13 +244,17 @@ class TreeView(LiveView):
 
     def act(self, action: str, path: str) -> dict[str, Any]:
         """Restart or terminate the service at ``path`` (in the runtime thread)."""
+
+        def answer(ok: bool, message: str) -> dict[str, Any]:
+            return {"t": "action", "path": path, "action": action, "ok": ok, "message": message}
+
         name, *ids = path.split("/")
         rt = self._thread.runtime
         outside = self._outside(name)
         if outside is not None:
-            return {"t": "action", "path": path, "action": action, "ok": False, "message": outside}
+            return answer(False, outside)
         if rt is None or not ids:
-            return {"t": "action", "path": path, "action": action, "ok": False, "message": f"cannot {action} {path}"}
+            return answer(False, f"cannot {action} {path}")
 
         def find() -> tuple[Any, Any] | None:
             ns = rt.namespace(name)
@@ -262,23 +266,11 @@ class TreeView(LiveView):
         try:
             found = self._thread.run_sync(find)
             if found is None:
-                return {
-                    "t": "action",
-                    "path": path,
-                    "action": action,
-                    "ok": False,
-                    "message": f"{path} is not a supervised child",
-                }
+                return answer(False, f"{path} is not a supervised child")
             self._thread.run(restart_service if action == "restart" else terminate_child, *found)
         except Exception as exc:
-            return {
-                "t": "action",
-                "path": path,
-                "action": action,
-                "ok": False,
-                "message": f"{action} {path} failed: {exc}",
-            }
-        return {"t": "action", "path": path, "action": action, "ok": True, "message": f"{path}: {action} done"}
+            return answer(False, f"{action} {path} failed: {exc}")
+        return answer(True, f"{path}: {action} done")
 
     def saved(self) -> tuple[str, Any, dict[str, Any]]:
         snap = self.snapshot()

@@ -397,6 +397,10 @@ class Supervisor(Service):
         except (SupervisorError, StartError, TypeError, ValueError) as exc:
             return Refused(exc)
 
+    def _key(self, child: _Child) -> Hashable:
+        """What requests name ``child`` by (what :meth:`_find` takes): its id."""
+        return child.spec.id
+
     def _find(self, child_id: Hashable) -> _Child:
         for child in self._children:
             if child.spec.id == child_id:
@@ -469,6 +473,9 @@ class DynamicSupervisor(Supervisor):
     def _forget_if_done(self, child: _Child) -> None:
         if child in self._children:
             self._children.remove(child)
+
+    def _key(self, child: _Child) -> Hashable:
+        return child.proc  # ids need not be unique here
 
     def _find(self, child: Any) -> _Child:
         for record in self._children:
@@ -545,8 +552,7 @@ def supervised(root: Process | None) -> list[tuple[tuple[str, ...], Process, Has
                 continue
             for record in proc.service._children:
                 child_path = (*path, str(record.spec.id))
-                key = record.proc if isinstance(proc.service, DynamicSupervisor) else record.spec.id
-                found.append((child_path, proc, key))
+                found.append((child_path, proc, proc.service._key(record)))
                 if record.proc is not None and record.proc.kind == "supervisor":
                     below.append((child_path, record.proc))
         level = below

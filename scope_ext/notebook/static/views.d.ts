@@ -16,6 +16,9 @@ export declare function dotColor(node: { status: string; health?: string }): str
 /** A marker for a node with something unhealthy below it, or null. */
 export declare function belowMark(node: { below?: string }): HTMLElement | null;
 
+/** How bad a node looks, worst first: a crash loop 0, restarting 1, down 2, then the other statuses. */
+export declare function badness(node: { status: string; health?: string }): number;
+
 /** A node's status in words ("crash loop" for a crash loop, else its status). */
 export declare function statusText(node: { status: string; health?: string }): string;
 

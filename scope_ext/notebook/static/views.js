@@ -161,7 +161,7 @@ function childrenIndex(nodes) {
 
 // How bad a node looks, worst first: what sorting by status orders by.
 const STATUS_RANK = ["down", "restarting", "starting", "stopping", "running", "stopped", "dropped"];
-function badness(node) {
+export function badness(node) {
   if (node.health === "crashing") return 0;
   if (node.health === "restarting") return 1;
   const rank = STATUS_RANK.indexOf(node.status);
@@ -877,13 +877,17 @@ export function percentileSeries(points, buckets = 60) {
   return out;
 }
 
+// Counters and sums only add up: how fast they grow is what their charts and percentiles show.
+const isTotal = (m) => m.kind === "counter" || m.kind === "sum";
+const perSecond = (unit) => (unit ? `${unit}/s` : "/s");
+
 // What a metric's chart draws: uPlot's columns (times, then one array per series) and its series.
 function chartData(m) {
   if (m.kind === "distribution") {
     return { data: percentileSeries(m.points), series: ["p50", "p90", "p99"], perSecond: false };
   }
-  const pts = m.kind === "counter" || m.kind === "sum" ? rates(m.points) : m.points;
-  return { data: [pts.map((p) => p[0]), pts.map((p) => p[1])], series: [m.kind === "counter" || m.kind === "sum" ? "rate" : "value"], perSecond: m.kind === "counter" || m.kind === "sum" };
+  const pts = isTotal(m) ? rates(m.points) : m.points;
+  return { data: [pts.map((p) => p[0]), pts.map((p) => p[1])], series: [isTotal(m) ? "rate" : "value"], perSecond: isTotal(m) };
 }
 
 let canvasChecked = null;
@@ -924,8 +928,8 @@ function renderTelemetry({ model, el }, entry) {
     const [value, count, p50, p90, p99, rate] = m.summary;
     const bits = m.kind === "distribution"
       ? `p50 ${formatValue(p50, unit)} · p90 ${formatValue(p90, unit)} · p99 ${formatValue(p99, unit)}`
-      : m.kind === "counter" || m.kind === "sum"
-        ? `${formatValue(rate, unit ? `${unit}/s` : "/s")} · total ${formatValue(value, unit)}`
+      : isTotal(m)
+        ? `${formatValue(rate, perSecond(unit))} · total ${formatValue(value, unit)}`
         : formatValue(value, unit);
     return [name, `${m.kind} · ${bits} · ${count} observed`];
   }
@@ -949,7 +953,7 @@ function renderTelemetry({ model, el }, entry) {
     }
     if (!canDraw()) return c;
     const unit = unitOf(name);
-    const shown = shape.perSecond ? (unit ? `${unit}/s` : "/s") : unit;
+    const shown = shape.perSecond ? perSecond(unit) : unit;
     const signature = shape.series.join();
     if (c.plot && c.shape === signature) {
       c.plot.setData(shape.data);
@@ -996,7 +1000,7 @@ function renderTelemetry({ model, el }, entry) {
       const m = metrics.get(name);
       const unit = unitOf(name);
       const [value, count, p50, p90, p99, rate] = m.summary;
-      const pUnit = m.kind === "counter" || m.kind === "sum" ? (unit ? `${unit}/s` : "/s") : unit;
+      const pUnit = isTotal(m) ? perSecond(unit) : unit;
       const tr = el_("tr");
       for (const text of [name, m.kind, formatValue(value, unit), formatValue(rate, unit ? `${unit}/s` : ""), String(count),
         formatValue(p50, pUnit), formatValue(p90, pUnit), formatValue(p99, pUnit)]) tr.append(el_("td", null, text));
