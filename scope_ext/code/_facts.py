@@ -17,7 +17,7 @@ import os
 import re
 import symtable
 
-from . import _extract_ast, _extract_tree
+from . import _extract_ast, _extract_tree, _flow
 from ._files import NotRegular, read_regular
 from ._records import (
     CallFact,
@@ -117,9 +117,19 @@ def _extract(data: bytes, path: str, trees: TreeCache | None) -> Extracted | Err
     return _cpython(data, path)
 
 
-def facts_of(root: str, path: str, strict: bool = False, trees: TreeCache | None = None) -> FileFacts:
+def _flow_of(data: bytes) -> _flow.Flow:
+    try:
+        return _flow.flow(ast.parse(data), _extract_ast.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _flow.Flow((), ())
+
+
+def facts_of(
+    root: str, path: str, strict: bool = False, trees: TreeCache | None = None, flow: bool = False
+) -> FileFacts:
     """Read, parse and extract one file. Never raises: bad input becomes ``error``. With
-    ``trees``, the parse goes through (and refreshes) that cache."""
+    ``trees``, the parse goes through (and refreshes) that cache; with ``flow``, the facts carry
+    what call resolution needs (:mod:`scope_ext.code._flow`)."""
     module = module_name(root, path)
     try:
         size = os.path.getsize(path)
@@ -140,4 +150,5 @@ def facts_of(root: str, path: str, strict: bool = False, trees: TreeCache | None
         return FileFacts(path, module, digest, len(data), lines, found)
     classes, functions, calls, imports = found
     words = b" ".join([b"", *set(data.translate(_NOT_WORD).split()), b""]).decode("utf-8", "replace")
-    return FileFacts(path, module, digest, len(data), lines, None, classes, functions, calls, imports, words)
+    flows = _flow_of(data) if flow else None
+    return FileFacts(path, module, digest, len(data), lines, None, classes, functions, calls, imports, words, flows)

@@ -51,6 +51,13 @@ class ErrorFact(NamedTuple):
     message: str
 
 
+class Flow(NamedTuple):
+    """The flow facts of one module (see :mod:`scope_ext.code._flow`)."""
+
+    scopes: tuple[tuple[str, str], ...]  # (qualname, " a b c ") for each scope, the module's is ""
+    facts: tuple[tuple[str, str, str], ...]  # (scope, target, value)
+
+
 class FileFacts(NamedTuple):
     """Everything the index keeps of one file."""
 
@@ -68,6 +75,9 @@ class FileFacts(NamedTuple):
     #: comments alike), each once, between spaces (" a b "): a superset of the names the module
     #: uses, which is what narrowing a search needs.
     identifiers: str = ""
+    #: What call resolution reads of its assignments, returns and arguments (``_flow.Flow``),
+    #: when asked for.
+    flow: Flow | None = None
 
 
 #: What an extractor returns: classes, functions, calls and imports of one module.
