@@ -59,7 +59,7 @@ from scope_ext.code._callgraph import Solver, program
 started = time.perf_counter()
 solver = Solver(program(sys.argv[1], sys.argv[2:]))
 solver.solve()
-edges = sorted({(caller, target) for _, caller, _, target in solver.edges()})
+edges = sorted({(caller, target) for _, caller, _, target, _ in solver.edges()})
 print(json.dumps({"seconds": time.perf_counter() - started, "edges": edges}))
 """
 
@@ -95,8 +95,12 @@ def _inside(package: str, name: str) -> bool:
 
 def _pycg_name(name: str, package: str, known: set[str]) -> str:
     """PyCG names a package's submodules from its relative imports (``decoder.JSONDecoder``
-    for ``json.decoder.JSONDecoder``): the index's name when one fits."""
-    return name if name in known or f"{package}.{name}" not in known else f"{package}.{name}"
+    for ``json.decoder.JSONDecoder``) and a module's top-level code by the module: the index's
+    name when one fits."""
+    for candidate in (name, f"{package}.{name}", f"{name}.<module>", f"{package}.{name}.<module>"):
+        if candidate in known:
+            return candidate
+    return name
 
 
 def _verdicts() -> dict[tuple[str, str], bool]:

@@ -8,8 +8,10 @@ import sys
 import textwrap
 
 import pytest
+from code_project import with_code
 
-from scope_ext.code._callgraph import MAX_VALUES, Solver, program
+import scope_ext as sx
+from scope_ext.code._callgraph import MAX_VALUES, Solver, import_groups, program
 from scope_ext.code._trace import executed_calls
 
 
@@ -22,7 +24,7 @@ def resolve(tmp_path, files: dict[str, str]) -> set[tuple[str, str]]:
         path.write_text(textwrap.dedent(source))
     solver = Solver(program(str(tmp_path), sorted(str(p) for p in tmp_path.rglob("*.py"))))
     solver.solve()
-    return {(caller, target) for _, caller, _, target in solver.edges()}
+    return {(caller, target) for _, caller, _, target, _ in solver.edges()}
 
 
 FEATURES = {
@@ -63,7 +65,7 @@ FEATURES = {
         def main():
             work()
         """,
-        {("m.main", "m.logged.wrapper"), ("m.logged.wrapper", "m.work"), ("m", "m.logged")},
+        {("m.main", "m.logged.wrapper"), ("m.logged.wrapper", "m.work"), ("m.<module>", "m.logged")},
     ),
     "calls inside lambdas belong to the function around them": (
         """
@@ -374,3 +376,55 @@ def test_every_call_a_small_package_makes_is_resolved(tmp_path, monkeypatch):
     functions = {callee for _, callee in executed}
     extra = {(c, t) for c, t in found - executed if t.startswith("shop.") and t not in functions}
     assert {t for _, t in extra} <= {"shop.cart.Item", "shop.cart.LoggedCart"}, sorted(extra)
+
+
+def test_the_index_resolves_calls_after_each_run_and_again_after_an_edit(tmp_path):
+    """Through the code layer: a worker process resolves in the background; ``callers of`` sees
+    calls that only resolution finds; an edit that moves a call is resolved again."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "engine.py").write_text("class Engine:\n    def start(self): pass\n    def stop(self): pass\n")
+    car = tmp_path / "app" / "car.py"
+    car.write_text(
+        "from app.engine import Engine\nclass Car:\n    def __init__(self):\n        self.engine = Engine()\n"
+        "    def drive(self):\n        self.engine.start()\n"
+    )
+
+    async def callers(code, name):
+        return sorted((row[0], row[1]) for row in (await code.query(f"callers of {name}")).rows)
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        await code.resolved()
+        assert await callers(code, "app.engine.Engine.start") == [("app.car.Car.drive", "self.engine.start")]
+        assert ("app.car.Car.__init__", "Engine") in await callers(code, "app.engine.Engine")
+        callees = (await code.query("callees of app.car.Car.drive")).rows
+        assert [(c, t) for c, t, _ in callees] == [("self.engine.start", "app.engine.Engine.start")]
+        (resolved,) = await sx.foundation().events.query(types="scope.code.calls.resolved")
+        assert (resolved.data["modules"], resolved.data["edges"]) == (3, 2)
+
+        car.write_text(car.read_text().replace("self.engine.start()", "self.engine.stop()"))
+        await (await code.index()).wait()
+        await code.resolved()
+        assert await callers(code, "app.engine.Engine.start") == []
+        assert await callers(code, "app.engine.Engine.stop") == [("app.car.Car.drive", "self.engine.stop")]
+
+    with_code(tmp_path, main)
+
+
+def test_modules_that_never_import_one_another_are_solved_apart(tmp_path):
+    files = {
+        "a/__init__.py": "",
+        "a/one.py": "import a.two\ndef f():\n    a.two.g()\n",
+        "a/two.py": "def g(): pass\n",
+        "b.py": "from c import h\ndef k():\n    h()\n",
+        "c.py": "def h(): pass\n",
+        "lone.py": "def z(): pass\n",
+    }
+    for name, source in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(source)
+    modules = program(str(tmp_path), sorted(str(p) for p in tmp_path.rglob("*.py")))
+    groups = [sorted(m.name for m in group) for group in import_groups(modules)]
+    assert groups == [["a", "a.one", "a.two"], ["b", "c"], ["lone"]]
+    assert ("a.one.f", "a.two.g") in resolve(tmp_path, {})

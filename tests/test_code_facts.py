@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scope_ext.code import _extract_ast, _extract_tree
-from scope_ext.code._facts import facts_of, module_name, reads_like_cpython
+from scope_ext.code import _extract_tree
+from scope_ext.code._facts import extract_cpython, facts_of, module_name, reads_like_cpython
 
 STDLIB = sysconfig.get_paths()["stdlib"]
 
@@ -64,6 +64,12 @@ def test_complexity_equals_radon_on_the_whole_standard_library():
     assert mismatches == [], f"{len(mismatches)} of {compared} differ, e.g. {mismatches[:5]}"
 
 
+def comparable(extracted) -> list[list]:
+    """Each table of extracted facts in an order-free form (the flow as its facts and scopes)."""
+    *tables, flow = extracted
+    return [sorted(t, key=repr) for t in tables] + [sorted(flow.facts) + sorted(flow.scopes)]
+
+
 def compare_with_cpython(paths: list[str]) -> tuple[int, int, list[str]]:
     """tree-sitter's facts against CPython's for every file tree-sitter is trusted with."""
     parser = _extract_tree.parser()
@@ -75,13 +81,15 @@ def compare_with_cpython(paths: list[str]) -> tuple[int, int, list[str]]:
             handed_over += 1
             continue
         try:
-            reference = _extract_ast.extract(ast.parse(data))
+            reference = extract_cpython(ast.parse(data))
         except SyntaxError as exc:
             differences.append(f"{path}: tree-sitter accepted what CPython rejects ({exc.msg})")
             continue
         compared += 1
-        for table, ours, theirs in zip(("classes", "functions", "calls", "imports"), fast, reference, strict=True):
-            if sorted(ours, key=repr) != sorted(theirs, key=repr):
+        for table, ours, theirs in zip(
+            ("classes", "functions", "calls", "imports", "flow"), comparable(fast), comparable(reference), strict=True
+        ):
+            if ours != theirs:
                 only_ours = sorted(set(ours) - set(theirs), key=repr)[:2]
                 only_theirs = sorted(set(theirs) - set(ours), key=repr)[:2]
                 differences.append(f"{path} {table}: tree-sitter {only_ours}, CPython {only_theirs}")
@@ -140,8 +148,7 @@ def test_cpython_takes_over_where_tree_sitter_cannot_be_trusted(tmp_path):
 def test_misreadings_of_the_grammar_are_read_as_cpython_reads_them(source):
     ours = _extract_tree.extract(_extract_tree.parser().parse(source.encode()))
     assert ours is not None, "handed over to CPython"
-    theirs = _extract_ast.extract(ast.parse(source))
-    assert [sorted(table) for table in ours] == [sorted(table) for table in theirs]
+    assert comparable(ours) == comparable(extract_cpython(ast.parse(source)))
 
 
 def test_strict_mode_reports_what_only_cpython_rejects(tmp_path):

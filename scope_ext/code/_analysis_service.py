@@ -2,31 +2,82 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from ..runtime._service import Service, call
+from ..runtime._task_supervisor import start_task
 from ._analysis import cycles, module_graph, unused_functions
-from ._requests import _Ask, _Resolve
+from ._requests import _Ask, _Edges, _Flows, _Resolve
+from ._worker_pool import WorkerFailed, WorkerPool
 
 if TYPE_CHECKING:
     from ._layer import CodeLayer
 
 
 class AnalysisService(Service):
-    """Resolves imports and calls after index runs; answers graph questions (cycles, unused)."""
+    """Resolves imports and calls after index runs; answers graph questions (cycles, unused).
+
+    Imports are resolved before a run ends. Calls need a whole-program analysis, which runs after
+    it in the background, in a worker process of its own (its memory goes when it ends): runs that
+    end while one is under way coalesce into one more.
+    """
 
     def init(self, layer: CodeLayer) -> None:
         self.layer = layer
+        self.again = False  # a run ended while calls were being resolved: resolve once more
 
     async def handle_call(self, request: Any, caller: Any) -> Any:
         if type(request) is _Resolve:
-            return await call(self.layer.namespace.via("code.repository"), request, None)
+            counts = await call(self.layer.namespace.via("code.repository"), request, None)
+            if self.layer.calls_idle.is_set():
+                self.layer.calls_idle = trio.Event()
+                try:
+                    await start_task(self.layer.namespace.via("code.tasks"), self._resolve_calls)
+                except BaseException:
+                    self.layer.calls_idle.set()
+                    raise
+            else:
+                self.again = True
+            return counts
         if type(request) is _Ask:
             kind, prefix = request.text.split(":", 1)
             return await trio.to_thread.run_sync(self._read, kind, prefix)
         return Service.handle_call(self, request, caller)
+
+    async def _resolve_calls(self) -> None:
+        layer = self.layer
+        repo = layer.namespace.via("code.repository")
+        try:
+            while True:
+                self.again = False
+                started = time.perf_counter()
+                flows = await call(repo, _Flows(), None)
+                pool = WorkerPool(1)
+                try:
+                    rows = await pool.run(("resolve", flows))
+                except WorkerFailed as exc:  # the calls as written still answer; the next run tries again
+                    layer.foundation.report("scope.code.calls.failed", {"root": layer.root, "error": str(exc)})
+                    return
+                finally:
+                    with trio.CancelScope(shield=True):
+                        await pool.aclose()
+                edges = await call(repo, _Edges(rows), None)
+                layer.foundation.report(
+                    "scope.code.calls.resolved",
+                    {
+                        "root": layer.root,
+                        "modules": len(flows),
+                        "edges": edges,
+                        "seconds": round(time.perf_counter() - started, 3),
+                    },
+                )
+                if not self.again:
+                    return
+        finally:
+            layer.calls_idle.set()
 
     def _read(self, kind: str, prefix: str) -> list[tuple[Any, ...]]:
         conn = self.layer._reader()

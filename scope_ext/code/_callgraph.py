@@ -18,13 +18,14 @@ frozen as C3 linearisations; ``super().m`` looks after the defining class in its
 
 from __future__ import annotations
 
+import marshal
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from ._analysis import package_of, resolve_relative
 from ._facts import facts_of
-from ._records import CallFact, ClassFact, Flow, FunctionFact
+from ._records import CallFact, ClassFact, FileFacts, Flow, FunctionFact
 
 #: A value's key: its kind, then names (a bound method's: function, class, receiver kind).
 Key = tuple[Any, ...]
@@ -32,6 +33,8 @@ Key = tuple[Any, ...]
 #: ("store", name, source).
 Watcher = tuple[Any, ...]
 
+#: The values of a node no value reached (most nodes): one shared empty set.
+_NONE: frozenset[int] = frozenset()
 #: Names outside the index are followed this many attributes deep (``os.path.join``: 2).
 MAX_EXTERNAL_DEPTH = 3
 #: Containers are followed this many levels deep (a dict of lists of functions: 2); deeper ones
@@ -136,7 +139,7 @@ class Solver:
         self.values: list[Key] = []  # value id -> its key: (kind, name, ...)
         self.depth: list[int] = []  # value id -> how many containers deep it is held
         self._value_ids: dict[tuple[Key, int], int] = {}
-        self.pts: list[set[int]] = []
+        self.pts: list[set[int] | frozenset[int]] = []  # the values reaching each node (_NONE: none yet)
         # What a node's new values go on to, by node (only nodes that have any):
         self._copies: dict[int, set[int]] = {}  # destinations
         self._edges: dict[int, set[tuple[int, int, int]]] = {}  # (destination, mode, class value): bindings
@@ -153,8 +156,9 @@ class Solver:
         #: Properties read: (module, scope reading, the property's fullname).
         self.reads: set[tuple[str, str, str]] = set()
         self._methods: dict[str, list[str]] = {}  # class fullname -> its methods' fullnames
-        #: Decorators applied: (module, scope applying, line of the definition, the decorator's node).
-        self._decorations: list[tuple[str, str, int, int]] = []
+        #: Decorators applied: (module, scope applying, line of the definition, the decorator's
+        #: node, its text).
+        self._decorations: list[tuple[str, str, int, int, str]] = []
         #: Parameters, return values and instance attributes: names outside the index do not
         #: flow into them (they would reach every generic helper and say nothing).
         self._closed: set[int] = set()
@@ -182,7 +186,7 @@ class Solver:
         return found
 
     def _node(self) -> int:
-        self.pts.append(set())
+        self.pts.append(_NONE)
         return len(self.pts) - 1
 
     def var(self, module: str, scope: str, name: str) -> int:
@@ -219,10 +223,13 @@ class Solver:
         if len(held) + len(new) > MAX_VALUES:
             if node not in self.saturated:  # an over-general helper: it says nothing any more
                 self.saturated.add(node)
-                held.clear()
+                self.pts[node] = _NONE
                 self._pending.pop(node, None)
             return
-        held |= new
+        if held is _NONE:
+            self.pts[node] = set(new)
+        else:
+            held |= new  # type: ignore[operator]
         pending = self._pending.get(node)
         if pending is None:
             self._pending[node] = new
@@ -344,7 +351,7 @@ class Solver:
             current = self._constant(self.value(kind, f"{name}.{fact.qualname}"))
             for decorator in reversed(fact.decorators):  # the innermost applies first
                 callee = self.expr(name, enclosing, _normal(decorator))
-                self._decorations.append((name, enclosing, fact.lineno, callee))
+                self._decorations.append((name, enclosing, fact.lineno, callee, decorator))
                 self._argument(callee, "0", current)
                 current = self._result(callee)
             self._copy(current, self.var(name, enclosing, fact.name))
@@ -664,19 +671,20 @@ class Solver:
                 found.update(self._reached(value, "__call__"))
         return sorted(found)
 
-    def edges(self) -> Iterator[tuple[str, str, int | None, str]]:
-        """Every resolved call: (module, caller's fullname, line, target), decorators applied
-        included (at their definition's line), and property reads with the line None."""
+    def edges(self) -> Iterator[tuple[str, str, int | None, str, str | None]]:
+        """Every resolved call: (module, caller's fullname, line, target, the callee as written),
+        decorators applied included (at their definition's line), and property reads with the
+        line and callee None."""
         for module in self.modules.values():
             for call in module.calls:
-                caller = module.name if call.caller == "<module>" else f"{module.name}.{call.caller}"
+                caller = f"{module.name}.{call.caller}"  # module-level code is the caller "<module>"
                 for target in self.targets(module.name, call):
-                    yield module.name, caller, call.lineno, target
-        for module_name, scope, line, callee in self._decorations:
+                    yield module.name, caller, call.lineno, target, call.callee
+        for module_name, scope, line, callee, text in self._decorations:
             for target in self._targets(callee):
-                yield module_name, f"{module_name}.{scope}" if scope else module_name, line, target
+                yield module_name, f"{module_name}.{scope or '<module>'}", line, target, "@" + text
         for module_name, scope, target in sorted(self.reads):
-            yield module_name, f"{module_name}.{scope}" if scope else module_name, None, target
+            yield module_name, f"{module_name}.{scope or '<module>'}", None, target, None
 
     def _reached(self, value: int, attr: str) -> list[str]:
         node = self._nodes.get((".", value, attr))
@@ -687,13 +695,79 @@ class Solver:
         ]
 
 
+def pack(facts: FileFacts) -> bytes:
+    """What the solver reads of a file's facts, as the index keeps it (``flows.data``)."""
+    is_package = os.path.basename(facts.path) == "__init__.py"
+    return marshal.dumps(
+        (
+            is_package,
+            [tuple(c) for c in facts.classes],
+            [tuple(f) for f in facts.functions],
+            [tuple(c) for c in facts.calls],
+            facts.flow.scopes,
+            facts.flow.facts,
+        )
+    )
+
+
+def unpack(name: str, data: bytes) -> Module:
+    """A module as :func:`pack` kept it."""
+    is_package, classes, functions, calls, scopes, facts = marshal.loads(data)
+    return Module(
+        name,
+        is_package,
+        [ClassFact._make(c) for c in classes],
+        [FunctionFact._make(f) for f in functions],
+        [CallFact._make(c) for c in calls],
+        Flow(scopes, facts),
+    )
+
+
+def import_groups(modules: list[Module]) -> list[list[Module]]:
+    """The modules in groups that import one another (directly or not, either way): what one
+    solver must see together. Biggest first."""
+    names = {m.name: m for m in modules}
+    parent = {name: name for name in names}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for module in modules:
+        package = package_of(module.name, module.is_package)
+        above = module.name.rpartition(".")[0]
+        while above and above not in names:
+            above = above.rpartition(".")[0]
+        if above:  # import a.b binds a: a.b is reached through its package
+            parent[root(above)] = root(module.name)
+        for _, _, text in module.flow.facts:
+            if text[0] != "@":
+                continue
+            spec, _, name = text[1:].partition(":")
+            stripped = spec.lstrip(".")
+            level = len(spec) - len(stripped)
+            imported = resolve_relative(package, level, stripped) if level else stripped
+            if imported and name and f"{imported}.{name}" in names:
+                imported = f"{imported}.{name}"
+            while imported and imported not in names:  # a name inside a module: the module
+                imported = imported.rpartition(".")[0]
+            if imported:
+                parent[root(imported)] = root(module.name)
+    groups: dict[str, list[Module]] = {}
+    for module in names.values():
+        groups.setdefault(root(module.name), []).append(module)
+    return sorted(groups.values(), key=len, reverse=True)
+
+
 def program(root: str, paths: Iterable[str]) -> list[Module]:
     """The modules of files under ``root`` as the solver reads them (files that do not parse
     are left out)."""
     modules = []
     for path in paths:
-        facts = facts_of(root, path, flow=True)
-        if facts.error is None and facts.flow is not None:
+        facts = facts_of(root, path)
+        if facts.error is None:
             is_package = os.path.basename(path) == "__init__.py"
             modules.append(Module(facts.module, is_package, facts.classes, facts.functions, facts.calls, facts.flow))
     return modules

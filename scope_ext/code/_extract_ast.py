@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from typing import cast
 
-from ._records import CallFact, ClassFact, Extracted, FunctionFact, ImportFact, first_line
+from ._records import CallFact, ClassFact, Definitions, FunctionFact, ImportFact, first_line
 
 
 def dotted(node: ast.expr) -> str | None:
@@ -104,7 +104,7 @@ def _parameters(arguments: ast.arguments) -> tuple[str, ...]:
     return tuple(params)
 
 
-def _header(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+def header(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
     """What a ``def`` statement evaluates in the enclosing scope."""
     arguments = fn.args
     every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
@@ -117,7 +117,7 @@ def _header(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
     ]
 
 
-def extract(tree: ast.Module) -> Extracted:
+def extract(tree: ast.Module) -> Definitions:
     """Classes, functions, calls and imports of a parsed module, in one walk."""
     classes: list[ClassFact] = []
     functions: list[FunctionFact] = []
@@ -146,7 +146,7 @@ def extract(tree: ast.Module) -> Extracted:
                     complexity(fn),
                 )
             )
-            stack.extend((child, scope, cls, caller) for child in reversed(_header(fn)))
+            stack.extend((child, scope, cls, caller) for child in reversed(header(fn)))
             stack.extend((child, qualname, None, qualname) for child in reversed(fn.body))
         elif kind is ast.ClassDef:
             cd: ast.ClassDef = node  # type: ignore[assignment]

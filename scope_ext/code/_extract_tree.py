@@ -26,7 +26,8 @@ from operator import attrgetter
 import tree_sitter
 import tree_sitter_python
 
-from ._records import CallFact, ClassFact, Extracted, FunctionFact, ImportFact, first_line
+from ._flow import MAX_ELEMENTS, element
+from ._records import CallFact, ClassFact, Extracted, Flow, FunctionFact, ImportFact, first_line
 
 LANGUAGE = tree_sitter.Language(tree_sitter_python.language())
 
@@ -49,6 +50,11 @@ _QUERY = tree_sitter.Query(
 (try_statement) @try
 (match_statement) @match
 (assert_statement) @assert
+[(assignment) (augmented_assignment) (named_expression) (for_statement) (for_in_clause) (with_item)] @assign
+[(return_statement) (yield)] @return
+[(global_statement) (nonlocal_statement)] @declare
+(except_clause) @except
+(call arguments: (_) @arguments)
 """,
 )
 
@@ -439,5 +445,298 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
         CallFact(names[bisect_right(positions, node.start_byte) - 1], "type", node.start_point.row + 1)
         for node in aliases
     ]
-    imports = [fact for node in found.get("import", ()) for fact in _imports(node)]
-    return tuple(classes), tuple(functions), tuple(calls), tuple(imports)
+    import_nodes = found.get("import", [])
+    imports = [fact for node in import_nodes for fact in _imports(node)]
+    flow = _Flow(scopes, positions, names).read(found, import_nodes, calls, aliases)
+    return tuple(classes), tuple(functions), tuple(calls), tuple(imports), flow
+
+
+#: Node types an assignment can bind or store through, and the patterns that unpack.
+_UNPACKED = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"})
+_ELEMENTS = frozenset({"list", "tuple", "set", "expression_list"})
+_COMPREHENSIONS = frozenset({"list_comprehension", "set_comprehension", "generator_expression"})
+#: The expressions :func:`values` follows.
+_VALUED = (
+    _ELEMENTS
+    | _COMPREHENSIONS
+    | {
+        "identifier",
+        "attribute",
+        "call",
+        "subscript",
+        "named_expression",
+        "await",
+        "list_splat",
+        "parenthesized_expression",
+        "conditional_expression",
+        "boolean_operator",
+        "dictionary",
+        "dictionary_comprehension",
+    }
+)
+
+
+def values(node: tree_sitter.Node) -> list[str]:
+    """The value texts an expression may evaluate to (:func:`scope_ext.code._flow.values` for a
+    tree-sitter node)."""
+    kind = node.type
+    if kind not in _VALUED:
+        return []  # literals, operators, lambdas: nothing to follow
+    if kind == "identifier" or kind == "attribute":
+        raw = node.text or b""
+        if _DOTTED.fullmatch(raw) and raw.partition(b".")[0] not in _CONSTANTS:  # most are: no walk needed
+            return [raw.decode()]
+        if kind == "identifier":
+            return [_name(node)]
+        attr = _name(_field(node, "attribute"))
+        return [f"{v}.{attr}" for v in values(_field(node, "object"))]
+    if kind == "call":
+        return [v + "()" for v in values(_field(node, "function"))]
+    if kind == "subscript":
+        return [v + "[]" for v in values(_field(node, "value"))]
+    if kind == "named_expression":
+        return values(_field(node, "value"))
+    if kind in ("await", "list_splat", "parenthesized_expression"):
+        inner = _parts(node)
+        return values(inner[0]) if len(inner) == 1 else []
+    if kind == "conditional_expression":
+        parts = _parts(node)
+        return values(parts[0]) + values(parts[2])
+    if kind == "boolean_operator":
+        return values(_field(node, "left")) + values(_field(node, "right"))
+    if kind in _ELEMENTS:
+        found = []
+        for part in _parts(node)[:MAX_ELEMENTS]:
+            if _splat(part):
+                found += values(part)
+            else:
+                found += [v + "{}" for v in values(part)]
+        return found
+    if kind == "dictionary":
+        found = []
+        for part in node.named_children[:MAX_ELEMENTS]:
+            if part.type == "pair":
+                found += [v + "{}" for v in values(_field(part, "value"))]
+            elif part.type == "dictionary_splat":
+                found += values(_nth(part, 0))
+        return found
+    if kind in _COMPREHENSIONS:
+        return [v + "{}" for v in values(_field(node, "body"))]
+    if kind == "dictionary_comprehension":
+        return [v + "{}" for v in values(_field(_field(node, "body"), "value"))]
+    return []
+
+
+class _Flow:
+    """Reads a module's flow facts from the captures of :data:`_QUERY` (see :mod:`scope_ext.code._flow`)."""
+
+    def __init__(self, scopes: list[_Scope], positions: list[int], names: list[str]) -> None:
+        self.scopes = scopes
+        self.positions = positions
+        self.names = names
+        self.bound: dict[str, set[str]] = {"": set()}
+        self.declared: dict[str, set[str]] = {}
+        self.facts: list[tuple[str, str, str]] = []
+
+    def scope_at(self, at: int) -> str:
+        name = self.names[bisect_right(self.positions, at) - 1]
+        return "" if name == "<module>" else name
+
+    def read(
+        self,
+        found: dict[str, list[tree_sitter.Node]],
+        imports: list[tree_sitter.Node],
+        calls: list[CallFact],
+        aliases: list[tree_sitter.Node],
+    ) -> Flow:
+        facts = self.facts
+        for definition in self.scopes:
+            parent = definition.qualname.rpartition(".")[0]
+            self.bound.setdefault(parent, set()).add(definition.name)
+            own = self.bound.setdefault(definition.qualname, set())
+            if definition.is_function:
+                self._parameters(definition, own)
+        for node in found.get("assign", ()):
+            self._assign(node)
+        for node in found.get("return", ()):
+            self._return(node)
+        for node in found.get("declare", ()):
+            scope = self.scope_at(node.start_byte)
+            names = {_name(c) for c in node.named_children if c.type == "identifier"}
+            self.declared.setdefault(scope, set()).update(names)
+            if node.type == "global_statement":
+                self.bound[""].update(names)
+        for node in found.get("except", ()):
+            pattern = node.child_by_field_name("value")
+            if pattern is not None and pattern.type == "as_pattern":
+                alias = _nth(_field(pattern, "alias"), 0)
+                if alias.type == "identifier":
+                    self.bound.setdefault(self.scope_at(node.start_byte), set()).add(_name(alias))
+        for node in imports:
+            self._import(node)
+        for node in aliases:
+            self._misread_alias(node)
+        self._arguments(found.get("arguments", []), found.get("callee", []), calls)
+        return Flow(
+            tuple(
+                (q, " " + " ".join(sorted(self.bound.get(q, set()) - self.declared.get(q, set()))) + " ")
+                for q in dict.fromkeys(
+                    ["", *(s.qualname for s in self.scopes)]
+                )  # a function defined twice is one scope
+            ),
+            tuple(facts),
+        )
+
+    def _parameters(self, scope: _Scope, own: set[str]) -> None:
+        for param in _field(scope.node, "parameters").named_children:
+            kind = param.type
+            if kind in ("default_parameter", "typed_default_parameter"):
+                name = _name(_field(param, "name"))
+                self.facts.extend((scope.qualname, name, v) for v in values(_field(param, "value")))
+        own.update(p.lstrip("*") for p in _parameters(_field(scope.node, "parameters")))
+
+    def _assign(self, node: tree_sitter.Node) -> None:
+        scope = self.scope_at(node.start_byte)
+        kind = node.type
+        if kind == "with_item":
+            value = _unwrap_target(_field(node, "value"))  # with (a as b): one item in parentheses
+            if value.type != "as_pattern":
+                return
+            self._bind(scope, _nth(_field(value, "alias"), 0), values(_nth(value, 0)))
+            return
+        if kind == "named_expression":
+            self._bind(scope, _field(node, "name"), values(_field(node, "value")))
+            return
+        target = _field(node, "left")
+        given = node.child_by_field_name("right")
+        if kind == "for_statement" or kind == "for_in_clause":
+            self._bind(scope, target, [element(v) for v in values(_unwrap_target(given))] if given else [])
+            return
+        while given is not None and given.type == "assignment":  # a = b = f(): b's own capture does b
+            given = given.child_by_field_name("right")
+        if given is None:
+            self._bind(scope, target, [])
+            return
+        right = given
+        left, items = _unwrap_target(target), _unwrap_target(right)
+        if left.type in _UNPACKED and items.type in ("tuple", "list", "expression_list"):
+            lefts = _parts(left)
+            rights = _parts(items)
+            splats = ("list_splat_pattern", "list_splat")
+            if len(lefts) == len(rights) and not any(c.type in splats for c in lefts + rights):
+                for one, other in zip(lefts, rights, strict=True):
+                    self._bind(scope, one, values(other))
+                return
+        self._bind(scope, target, values(right))
+
+    def _bind(self, scope: str, target: tree_sitter.Node, found: list[str]) -> None:
+        """``target = <found>``: names bound, facts for each target text."""
+        target = _unwrap_target(target)
+        kind = target.type
+        if kind == "tuple_pattern" and not any(c.type == "," for c in target.children):
+            parts = _parts(target)  # (x) as a target is x
+            if len(parts) == 1:
+                self._bind(scope, parts[0], found)
+                return
+        if kind in _UNPACKED:
+            for part in _parts(target):
+                if part.type in ("list_splat_pattern", "list_splat"):
+                    self._bind(scope, _nth(part, 0), found)
+                else:
+                    self._bind(scope, part, [element(v) for v in found])
+            return
+        if kind == "identifier":
+            self.bound.setdefault(scope, set()).add(_name(target))
+        if kind in ("identifier", "attribute", "subscript"):
+            self.facts.extend((scope, t, v) for t in values(target) for v in found)
+
+    def _misread_alias(self, node: tree_sitter.Node) -> None:
+        """``type(x).y = z`` read as a ``type`` alias statement: the assignment to an attribute
+        of the call ``type(x)`` it is, and that call's argument."""
+        scope = self.scope_at(node.start_byte)
+        target, suffix = _nth(_field(node, "left"), 0), ""
+        if target.type == "constrained_type":  # annotated: type(x).y: T = z
+            target = _nth(_nth(target, 0), 0)
+        while target.type in ("attribute", "subscript"):
+            if target.type == "attribute":
+                suffix = "." + _name(_field(target, "attribute")) + suffix
+                target = _field(target, "object")
+            else:
+                suffix = "[]" + suffix
+                target = _field(target, "value")
+        if target.type != "parenthesized_expression" or not suffix:
+            return
+        arguments = _parts(target)
+        if len(arguments) == 1:
+            self.facts.extend((scope, "type(0", v) for v in values(arguments[0]))
+        right = node.child_by_field_name("right")
+        found = values(_nth(right, 0)) if right is not None else []
+        self.facts.extend((scope, "type()" + suffix, v) for v in found)
+
+    def _return(self, node: tree_sitter.Node) -> None:
+        scope = self.scope_at(node.start_byte)
+        parts = _parts(node)
+        if not parts:
+            return
+        found = values(parts[-1])
+        if node.type == "yield" and not any(c.type == "from" for c in node.children):
+            found = [v + "{}" for v in found]  # a generator is a container of what it yields
+        self.facts.extend((scope, "", v) for v in found)
+
+    def _import(self, node: tree_sitter.Node) -> None:
+        scope = self.scope_at(node.start_byte)
+        bound = self.bound.setdefault(scope, set())
+        for fact in _imports(node):
+            if fact.name is None:
+                name = fact.alias or fact.module.partition(".")[0]
+                bound.add(name)
+                self.facts.append((scope, name, "@" + (fact.module if fact.alias else name)))
+            else:
+                if fact.name != "*":
+                    bound.add(fact.alias or fact.name)
+                source = "@" + "." * fact.level + fact.module + ":" + fact.name
+                self.facts.append((scope, fact.alias or fact.name, source))
+
+    def _arguments(
+        self, arguments: list[tree_sitter.Node], callees: list[tree_sitter.Node], calls: list[CallFact]
+    ) -> None:
+        """Each call's arguments, keyed by its callee's text: an argument list starts where its
+        callee ends (or after blanks), and no other callee ends in between."""
+        ends = sorted((node.end_byte, index) for index, node in enumerate(callees))
+        keys = [end for end, _ in ends]
+        for node in arguments:
+            at = bisect_right(keys, node.start_byte) - 1
+            call = calls[ends[at][1]]
+            scope = "" if call.caller == "<module>" else call.caller
+            if node.type != "argument_list":  # f(x for x in y)
+                self.facts.extend((scope, f"{call.callee}(0", v) for v in values(node))
+                continue
+            index = 0
+            for arg in _parts(node):
+                kind = arg.type
+                if kind == "keyword_argument":
+                    key = _name(_field(arg, "name"))
+                    self.facts.extend((scope, f"{call.callee}({key}", v) for v in values(_field(arg, "value")))
+                elif _splat(arg):
+                    index = -1  # positions after *args are unknown
+                elif kind != "dictionary_splat" and index >= 0:
+                    self.facts.extend((scope, f"{call.callee}({index}", v) for v in values(arg))
+                    index += 1
+
+
+def _splat(node: tree_sitter.Node) -> bool:
+    """``*x``, also as the grammar misreads ``*x.y()`` (a splat inside the call's function)."""
+    while node.type in ("call", "attribute", "subscript"):
+        node = _field(node, "function" if node.type == "call" else "object" if node.type == "attribute" else "value")
+    return node.type == "list_splat"
+
+
+def _parts(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """A node's named children that are code (not comments or line continuations)."""
+    return [c for c in node.named_children if c.type not in ("comment", "line_continuation")]
+
+
+def _unwrap_target(node: tree_sitter.Node) -> tree_sitter.Node:
+    while node.type == "parenthesized_expression" and node.named_child_count == 1:
+        node = node.named_children[0]
+    return node

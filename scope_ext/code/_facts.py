@@ -76,6 +76,11 @@ def reads_like_cpython(data: bytes) -> bool:
     return True
 
 
+def extract_cpython(tree: ast.Module) -> Extracted:
+    """Everything the index keeps of a module, from CPython's tree."""
+    return (*_extract_ast.extract(tree), _flow.flow(tree))
+
+
 def _cpython(data: bytes, path: str) -> Extracted | ErrorFact:
     try:
         tree = ast.parse(data, filename=path)
@@ -86,7 +91,7 @@ def _cpython(data: bytes, path: str) -> Extracted | ErrorFact:
     except (RecursionError, MemoryError) as exc:
         return ErrorFact(None, f"too deeply nested: {type(exc).__name__}")
     try:
-        return _extract_ast.extract(tree)
+        return extract_cpython(tree)
     except RecursionError:
         return ErrorFact(None, "too deeply nested to analyse")
 
@@ -117,19 +122,9 @@ def _extract(data: bytes, path: str, trees: TreeCache | None) -> Extracted | Err
     return _cpython(data, path)
 
 
-def _flow_of(data: bytes) -> _flow.Flow:
-    try:
-        return _flow.flow(ast.parse(data), _extract_ast.text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return _flow.Flow((), ())
-
-
-def facts_of(
-    root: str, path: str, strict: bool = False, trees: TreeCache | None = None, flow: bool = False
-) -> FileFacts:
+def facts_of(root: str, path: str, strict: bool = False, trees: TreeCache | None = None) -> FileFacts:
     """Read, parse and extract one file. Never raises: bad input becomes ``error``. With
-    ``trees``, the parse goes through (and refreshes) that cache; with ``flow``, the facts carry
-    what call resolution needs (:mod:`scope_ext.code._flow`)."""
+    ``trees``, the parse goes through (and refreshes) that cache."""
     module = module_name(root, path)
     try:
         size = os.path.getsize(path)
@@ -148,7 +143,6 @@ def facts_of(
     found = rejected if rejected is not None else _extract(data, path, trees)
     if isinstance(found, ErrorFact):
         return FileFacts(path, module, digest, len(data), lines, found)
-    classes, functions, calls, imports = found
+    classes, functions, calls, imports, flow = found
     words = b" ".join([b"", *set(data.translate(_NOT_WORD).split()), b""]).decode("utf-8", "replace")
-    flows = _flow_of(data) if flow else None
-    return FileFacts(path, module, digest, len(data), lines, None, classes, functions, calls, imports, words, flows)
+    return FileFacts(path, module, digest, len(data), lines, None, classes, functions, calls, imports, words, flow)

@@ -24,8 +24,8 @@ enclosing scope's, which is what their values need and harmless otherwise.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 
+from ._extract_ast import header, text
 from ._records import Flow
 
 #: A value text of a literal list or dict holds at most this many elements' values.
@@ -100,11 +100,12 @@ class _Scope:
         self.declared: set[str] = set()  # global or nonlocal: not this scope's
 
 
-def flow(tree: ast.Module, text: Callable[[ast.expr], str]) -> Flow:
-    """The flow facts of a parsed module; ``text`` writes a callee as call records do."""
+def flow(tree: ast.Module) -> Flow:
+    """The flow facts of a module parsed by CPython (the reference the tree-sitter reading,
+    :func:`scope_ext.code._extract_tree.flow`, is tested against)."""
     facts: list[tuple[str, str, str]] = []
     module = _Scope("")
-    scopes = [module]
+    scopes = {"": module}  # a function defined twice (in an if and its else) is one scope
     # (node, scope): nodes still to visit, with the scope they run in
     stack: list[tuple[ast.AST, _Scope]] = [(child, module) for child in reversed(tree.body)]
 
@@ -139,17 +140,15 @@ def flow(tree: ast.Module, text: Callable[[ast.expr], str]) -> Flow:
         if kind in _FUNCTIONS or kind is ast.ClassDef:
             scope.bound.add(node.name)  # type: ignore[attr-defined]
             qualname = f"{scope.qualname}.{node.name}" if scope.qualname else node.name  # type: ignore[attr-defined]
-            inner = _Scope(qualname)
-            scopes.append(inner)
+            inner = scopes.get(qualname) or scopes.setdefault(qualname, _Scope(qualname))
             if kind is ast.ClassDef:
-                header: list[ast.AST] = [*node.decorator_list, *node.bases, *node.keywords]  # type: ignore[attr-defined]
+                outside: list[ast.AST] = [*node.decorator_list, *node.bases, *node.keywords]  # type: ignore[attr-defined]
             else:
                 arguments: ast.arguments = node.args  # type: ignore[attr-defined]
                 every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
                 every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
                 inner.bound.update(a.arg for a in every)
-                header = [*node.decorator_list, *arguments.defaults]  # type: ignore[attr-defined]
-                header += [d for d in arguments.kw_defaults if d is not None]
+                outside = list(header(node))  # type: ignore[arg-type]
                 positional = [*arguments.posonlyargs, *arguments.args]
                 for param, default in zip(
                     positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True
@@ -159,7 +158,7 @@ def flow(tree: ast.Module, text: Callable[[ast.expr], str]) -> Flow:
                     if given is not None:
                         facts.extend((qualname, param.arg, v) for v in values(given))
             stack.extend((child, inner) for child in reversed(node.body))  # type: ignore[attr-defined]
-            stack.extend((child, scope) for child in reversed(header))
+            stack.extend((child, scope) for child in reversed(outside))
             continue
         if kind is ast.Assign:
             for target in node.targets:  # type: ignore[attr-defined]
@@ -197,9 +196,6 @@ def flow(tree: ast.Module, text: Callable[[ast.expr], str]) -> Flow:
         elif kind is ast.ExceptHandler:
             if node.name:  # type: ignore[attr-defined]
                 scope.bound.add(node.name)  # type: ignore[attr-defined]
-        elif kind is ast.MatchAs or kind is ast.MatchStar:
-            if node.name:  # type: ignore[attr-defined]
-                scope.bound.add(node.name)  # type: ignore[attr-defined]
         elif kind is ast.Call:
             callee = text(node.func)  # type: ignore[attr-defined]
             for index, arg in enumerate(node.args):  # type: ignore[attr-defined]
@@ -211,6 +207,6 @@ def flow(tree: ast.Module, text: Callable[[ast.expr], str]) -> Flow:
                     facts.extend((scope.qualname, f"{callee}({keyword.arg}", v) for v in values(keyword.value))
         stack.extend((child, scope) for child in reversed(list(ast.iter_child_nodes(node))))
     return Flow(
-        tuple((s.qualname, " " + " ".join(sorted(s.bound - s.declared)) + " ") for s in scopes),
+        tuple((s.qualname, " " + " ".join(sorted(s.bound - s.declared)) + " ") for s in scopes.values()),
         tuple(facts),
     )

@@ -75,6 +75,9 @@ class CodeLayer:
         self.version = 0
         self.trees = TreeCache(foundation.config.get("code.cache.max_mb") * 1024 * 1024)
         self._keepalive: sqlite3.Connection | None = None
+        #: Set while no call resolution is running or due (see :meth:`resolved`).
+        self.calls_idle = trio.Event()
+        self.calls_idle.set()
 
     def changed(self) -> None:
         """The index changed: answers cached before now are stale."""
@@ -86,6 +89,12 @@ class CodeLayer:
     async def index(self) -> IndexRun:
         """Start an index run of the root (see the module docstring)."""
         return await call(self.namespace.via("code.parser"), _Index())  # type: ignore[no-any-return]
+
+    async def resolved(self) -> None:
+        """Wait until calls are resolved for what is indexed now: resolution follows each index
+        run in the background (a whole-program analysis in a worker process), and until it ends
+        ``callers of`` and ``callees of`` answer from the calls as written and the last resolution."""
+        await self.calls_idle.wait()
 
     async def query(self, text: str) -> QueryResult:
         """Answer a question in the query language; raises :class:`QueryError` for a bad one."""

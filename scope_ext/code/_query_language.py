@@ -300,21 +300,30 @@ def _escape(text: str) -> str:
 
 
 def _relation(kind: str, target: str) -> Compiled:
-    if kind == "callers":
+    if kind == "callers":  # resolved calls, and calls as written where they name it
         return Compiled(
             "sql",
-            "SELECT DISTINCT c.caller, c.callee, m.path, c.lineno AS line FROM calls c "
-            "JOIN modules m ON m.id = c.module_id WHERE coalesce(c.target, c.callee) = ? "
-            "ORDER BY m.path, c.lineno",
+            "SELECT DISTINCT caller, callee, path, line FROM ("
+            "SELECT e.caller, coalesce(e.callee, '(property read)') AS callee, m.path, e.lineno AS line "
+            "FROM edges e JOIN modules m ON m.id = e.module_id WHERE e.target = ?1 "
+            "UNION ALL SELECT c.caller, c.callee, m.path, c.lineno FROM calls c "
+            "JOIN modules m ON m.id = c.module_id WHERE coalesce(c.target, c.callee) = ?1) "
+            "ORDER BY path, line",
             (target,),
             ("caller", "callee", "path", "line"),
         )
-    if kind == "callees":  # the calls in the function's (or class's) module made from its body
+    if kind == "callees":  # the function's calls: each resolved target, else the call as written
         return Compiled(
             "sql",
-            "SELECT c.callee, c.target, c.lineno AS line FROM calls c WHERE c.caller = ?1 AND "
+            "SELECT callee, target, line FROM ("
+            "SELECT coalesce(e.callee, '(property read)') AS callee, e.target, e.lineno AS line FROM edges e "
+            "WHERE e.caller = ?1 AND e.module_id IN (SELECT module_id FROM functions WHERE fullname = ?1 "
+            "UNION SELECT module_id FROM classes WHERE fullname = ?1) "
+            "UNION SELECT c.callee, c.target, c.lineno FROM calls c WHERE c.caller = ?1 AND "
             "c.module_id IN (SELECT module_id FROM functions WHERE fullname = ?1 "
-            "UNION SELECT module_id FROM classes WHERE fullname = ?1) ORDER BY c.lineno",
+            "UNION SELECT module_id FROM classes WHERE fullname = ?1) AND NOT EXISTS (SELECT 1 FROM edges e "
+            "WHERE e.caller = c.caller AND e.module_id = c.module_id AND e.lineno = c.lineno AND e.callee = c.callee)"
+            ") ORDER BY line, callee, target",
             (target,),
             ("callee", "target", "line"),
         )

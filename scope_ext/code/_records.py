@@ -75,13 +75,14 @@ class FileFacts(NamedTuple):
     #: comments alike), each once, between spaces (" a b "): a superset of the names the module
     #: uses, which is what narrowing a search needs.
     identifiers: str = ""
-    #: What call resolution reads of its assignments, returns and arguments (``_flow.Flow``),
-    #: when asked for.
-    flow: Flow | None = None
+    #: What call resolution reads of its assignments, returns and arguments.
+    flow: Flow = Flow((), ())
 
 
-#: What an extractor returns: classes, functions, calls and imports of one module.
-Extracted = tuple[tuple[ClassFact, ...], tuple[FunctionFact, ...], tuple[CallFact, ...], tuple[ImportFact, ...]]
+#: The definitions and uses of one module: classes, functions, calls and imports.
+Definitions = tuple[tuple[ClassFact, ...], tuple[FunctionFact, ...], tuple[CallFact, ...], tuple[ImportFact, ...]]
+#: What an extractor returns: the definitions and uses of one module and its flow facts.
+Extracted = tuple[tuple[ClassFact, ...], tuple[FunctionFact, ...], tuple[CallFact, ...], tuple[ImportFact, ...], Flow]
 
 
 def first_line(docstring: str) -> str:

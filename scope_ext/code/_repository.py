@@ -20,10 +20,11 @@ from urllib.request import pathname2url
 
 from ..runtime._exceptions import ScopeError
 from ._analysis import call_targets
+from ._callgraph import Solver, import_groups, pack, unpack
 from ._facts import ErrorFact, FileFacts, facts_of
 from ._tree_cache import TreeCache
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,6 +112,22 @@ CREATE TABLE IF NOT EXISTS identifiers (
     module_id INTEGER PRIMARY KEY REFERENCES modules (id) ON DELETE CASCADE,
     words TEXT NOT NULL
 );
+-- What call resolution reads of each module (``_callgraph.pack``): kept so that resolving again
+-- after an edit needs no other file parsed again.
+CREATE TABLE IF NOT EXISTS flows (
+    module_id INTEGER PRIMARY KEY REFERENCES modules (id) ON DELETE CASCADE,
+    data BLOB NOT NULL
+);
+-- Resolved calls: every target a call may reach (filled by call resolution after index runs).
+CREATE TABLE IF NOT EXISTS edges (
+    module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,  -- the calling module
+    caller TEXT NOT NULL,           -- fullname of the calling function or class, or the module
+    target TEXT NOT NULL,           -- fullname of a function or class, or a name outside the index
+    lineno INTEGER,                 -- the call's line (a decorator's: its definition's); NULL: a property read
+    callee TEXT                     -- the call as written (NULL: a property read)
+);
+CREATE INDEX IF NOT EXISTS edges_target ON edges (target);
+CREATE INDEX IF NOT EXISTS edges_caller ON edges (caller);
 CREATE VIEW IF NOT EXISTS errors AS
     SELECT path, name AS module, error_line AS line, error AS message FROM modules WHERE error IS NOT NULL;
 """
@@ -128,6 +145,7 @@ _INSERTS = (
     "INSERT INTO calls (module_id, caller, callee, callee_name, lineno, target) VALUES (?, ?, ?, ?, ?, ?)",
     "INSERT INTO imports (module_id, module, name, alias, level, lineno) VALUES (?, ?, ?, ?, ?, ?)",
     "INSERT INTO identifiers (module_id, words) VALUES (?, ?)",
+    "INSERT INTO flows (module_id, data) VALUES (?, ?)",
 )
 
 
@@ -201,6 +219,7 @@ def _rows(facts: FileFacts, mid: int) -> IndexedFile:
         ],
         [(mid, i.module, i.name, i.alias, i.level, i.lineno) for i in facts.imports],
         [(mid, facts.identifiers)] if facts.identifiers else [],
+        [(mid, pack(facts))] if facts.error is None else [],
     )
     return IndexedFile(facts.path, mid, facts.module, facts.digest, facts.size, facts.lines, facts.error, rows)
 
@@ -224,6 +243,31 @@ def connect(uri: str, *, readonly: bool = False) -> sqlite3.Connection:
     if in_memory:
         conn.execute("PRAGMA read_uncommitted = ON")  # shared cache: readers never wait for the writer
     return conn
+
+
+#: A resolved call as the ``edges`` table keeps it: module id, caller, target, line, callee.
+Edge = tuple[int, str, str, "int | None", "str | None"]
+
+
+def read_flows(conn: sqlite3.Connection) -> list[tuple[int, str, bytes]]:
+    """Every parsed module's (id, name, packed flow facts): what :func:`resolve_flows` needs."""
+    return conn.execute("SELECT m.id, m.name, f.data FROM modules m JOIN flows f ON f.module_id = m.id").fetchall()
+
+
+def resolve_flows(found: list[tuple[int, str, bytes]]) -> list[Edge]:
+    """Worker job: resolve every call of the modules :func:`read_flows` read, one group of
+    modules connected by imports at a time (no value crosses from one group to another, and
+    each group's analysis is freed before the next)."""
+    ids = {name: mid for mid, name, _ in found}
+    modules = [unpack(name, data) for _, name, data in found]
+    edges: list[Edge] = []
+    for group in import_groups(modules):
+        solver = Solver(group)
+        solver.solve()
+        edges += [
+            (ids[module], caller, target, line, callee) for module, caller, line, target, callee in solver.edges()
+        ]
+    return edges
 
 
 class Repository:
@@ -326,6 +370,25 @@ class Repository:
             return 0
         self.conn.execute("DELETE FROM modules WHERE id = ?", found)
         return 1
+
+    def write_edges(self, rows: Iterable[Edge]) -> int:
+        """Replace every resolved call with ``rows`` (module id, caller, target, line, callee), in
+        one transaction; rows of modules that are gone since (re-indexed or removed) are dropped."""
+        conn = self.conn
+        indexes = [i for i in SECONDARY_INDEXES if " ON edges " in i]
+        with conn:
+            conn.execute("BEGIN")
+            for statement in indexes:  # building them after the rows is several times cheaper
+                conn.execute("DROP INDEX IF EXISTS " + statement.split()[5])
+            conn.execute("DELETE FROM edges")
+            conn.executemany(
+                "INSERT INTO edges (module_id, caller, target, lineno, callee) "
+                "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM modules WHERE id = ?1)",
+                rows,
+            )
+            for statement in indexes:
+                conn.execute(statement)
+            return conn.execute("SELECT count(*) FROM edges").fetchone()[0]  # type: ignore[no-any-return]
 
     def forget(self, paths: Iterable[str]) -> int:
         """Remove files (relative paths) from the index; returns how many were there."""

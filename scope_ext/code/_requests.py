@@ -32,6 +32,14 @@ class _Resolve(NamedTuple):
     paths: list[str] | None = None  # relative paths of the changed modules; None: all
 
 
+class _Edges(NamedTuple):
+    rows: list[tuple[int, str, str, int | None, str | None]]  # every resolved call (replaces all)
+
+
+class _Flows(NamedTuple):
+    pass
+
+
 class _Ask(NamedTuple):
     text: str
 

@@ -3,7 +3,7 @@
 :func:`executed_calls` runs a function under ``sys.setprofile`` (and ``threading.setprofile``) and
 records each Python call whose caller and callee are both defined in files under one directory,
 as the index names them: ``(caller fullname, callee fullname)``, a module's top-level code being
-the module itself. Code inside lambdas and comprehensions counts as the function around it, as
+``module.<module>``. Code inside lambdas and comprehensions counts as the function around it, as
 the index counts its calls. Generators and coroutines are left out as callees: the profiler sees
 them run where they are iterated, not where they were called.
 """
@@ -43,7 +43,7 @@ def executed_calls(run: Callable[[], Any], root: str) -> set[tuple[str, str]]:
                         break
                     continue
                 lexical.append(part)
-            found = ".".join(parts + lexical)
+            found = ".".join(parts + (lexical or ["<module>"]))
         names[code] = found
         return found
 
