@@ -31,13 +31,25 @@ from scope_ext.foundation_layer._memory import resident_bytes
 
 QUERIES = (
     "functions where complexity > 10 order by complexity desc limit 20",
+    "functions where complexity > 10",
+    "functions where name = 'dumps'",
+    "classes where name = 'TestCase'",
     "callers of json.dumps",
     "callees of json.dumps",
     "importers of asyncio",
     "classes deriving from Exception",
+    "classes deriving from unittest.TestCase",
+    "subclasses of Exception",
+    "references to json.JSONDecoder",
+    "definition of json.JSONDecoder",
+    "path from json.dump to json.encoder.JSONEncoder.iterencode",
     "unused functions in json",
+    "unused functions",
+    "unused classes in email",
     "import cycles",
 )
+#: Each query runs this many times with the cache defeated; its median counts.
+QUERY_RUNS = 5
 PATTERN = "$X.append($Y)"
 #: The full index and its anchor run alternately this many times (``--quick``: 3), and each figure
 #: is the best of its runs: on a shared 2-core machine, other work only ever adds time (the ratio
@@ -122,9 +134,13 @@ async def bench(quick: bool) -> Rows:
                 memory = resident_bytes()
                 query_ms = {}
                 for query in QUERIES:
-                    start = time.perf_counter()
-                    await code.query(query)
-                    query_ms[query] = (time.perf_counter() - start) * 1000
+                    times = []
+                    for _ in range(QUERY_RUNS):
+                        code.changed()  # the answer cache is keyed by the index's version: defeated
+                        start = time.perf_counter()
+                        await code.query(query)
+                        times.append((time.perf_counter() - start) * 1000)
+                    query_ms[query] = statistics.median(times)
                 start = time.perf_counter()
                 matches = await code.grep(PATTERN)
                 grep_s = time.perf_counter() - start
@@ -156,7 +172,7 @@ async def bench(quick: bool) -> Rows:
             f"reopen unchanged     {reopen_s:>8.2f} s   ({reopened.files_skipped} files unchanged) (target <= 1 s)",
             reopen_s <= 1.0,
         ),
-        (f"saved edit visible   {edit_ms:>8.1f} ms  median of {len(latencies)} (target <= 300 ms)", edit_ms <= 300),
+        (f"saved edit visible   {edit_ms:>8.1f} ms  median of {len(latencies)} (target <= 100 ms)", edit_ms <= 100),
     ]
     for query, ms in query_ms.items():
         anchor_note = (
@@ -166,7 +182,9 @@ async def bench(quick: bool) -> Rows:
             if query.startswith("unused")
             else ""
         )
-        rows.append((f"query {query[:46]:<46} {ms:>7.1f} ms{anchor_note} (target <= 50 ms)", ms <= 50))
+        rows.append(
+            (f"query {query[:46]:<46} {ms:>7.1f} ms{anchor_note} (median, uncached; target <= 20 ms)", ms <= 20)
+        )
     rows += [
         (
             f"pattern {PATTERN}    {grep_s:>8.2f} s   ast-grep CLI -j 2 {grep_cli:.2f} s   "

@@ -428,3 +428,112 @@ def test_modules_that_never_import_one_another_are_solved_apart(tmp_path):
     groups = [sorted(m.name for m in group) for group in import_groups(modules)]
     assert groups == [["a", "a.one", "a.two"], ["b", "c"], ["lone"]]
     assert ("a.one.f", "a.two.g") in resolve(tmp_path, {})
+
+
+QUERIED = {
+    "kit/__init__.py": "from .shapes import Shape as PublicShape\nfrom .tools import exported\n__all__ = ['exported']\n",
+    "kit/shapes.py": """
+        import unittest
+        from unittest import TestCase
+        class Shape: pass
+        class Polygon(Shape): pass
+        class Square(Polygon): pass
+        class Circle(Shape): pass
+        class Oops(Exception): pass
+        class CaseA(unittest.TestCase): pass
+        class CaseB(TestCase): pass
+        class Orphan: pass
+        """,
+    "kit/tools.py": """
+        def exported(): pass
+        def aliased(): pass
+        manage = aliased
+        def handler(): pass
+        HANDLERS = {"h": handler}
+        def make():
+            def inner(): pass
+            return inner
+        def orphan(): pass
+        """,
+    "kit/flow.py": """
+        from .shapes import Square
+        from . import tools
+        def main():
+            return first()
+        def first():
+            return second(Square())
+        def second(shape):
+            tools.make()
+        """,
+}
+
+
+def test_queries_about_names_mean_what_the_code_means(tmp_path, monkeypatch):
+    """Subclasses, bases, definitions and paths against what Python itself says of the package."""
+    for name, source in QUERIED.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shapes = importlib.import_module("kit.shapes")
+    try:
+
+        def below(cls):
+            return {c for sub in cls.__subclasses__() for c in {sub, *below(sub)}}
+
+        def names(classes):
+            return sorted(f"{c.__module__}.{c.__qualname__}" for c in classes if c.__module__.startswith("kit"))
+
+        expected_all = names(below(shapes.Shape))
+        expected_direct = names(shapes.Shape.__subclasses__())
+        expected_cases = names(
+            c for c in vars(shapes).values() if isinstance(c, type) and c.__bases__ == (unittest_case(),)
+        )
+    finally:
+        for name in [n for n in sys.modules if n == "kit" or n.startswith("kit.")]:
+            del sys.modules[name]
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        await code.resolved()
+
+        async def column(query, index=0):
+            return [row[index] for row in (await code.query(query)).rows]
+
+        assert (
+            await column("subclasses of kit.PublicShape")
+            == expected_all
+            == ["kit.shapes.Circle", "kit.shapes.Polygon", "kit.shapes.Square"]
+        )
+        assert await column("classes deriving from kit.shapes.Shape") == expected_direct
+        assert (
+            await column("classes deriving from unittest.TestCase")
+            == expected_cases
+            == ["kit.shapes.CaseA", "kit.shapes.CaseB"]
+        )
+        assert await column("classes deriving from Exception") == ["kit.shapes.Oops"]
+        assert await column("definition of kit.PublicShape", 1) == ["kit.shapes.Shape"]
+        assert (await code.query("definition of kit.PublicShape")).rows[0][2:] == ("kit/shapes.py", 4)
+        path = (await code.query("path from kit.flow.main to kit.tools.make")).rows
+        assert [(caller, callee) for _, caller, callee, _ in path] == [
+            ("kit.flow.main", "kit.flow.first"),
+            ("kit.flow.first", "kit.flow.second"),
+            ("kit.flow.second", "kit.tools.make"),
+        ]
+        assert (await code.query("path from kit.tools.make to kit.flow.main")).rows == []
+        references = {(r, how) for r, how, _, _ in (await code.query("references to kit.shapes.Square")).rows}
+        assert references == {("kit.flow.first", "call"), ("kit.flow", "import")}
+        # not exported (__all__), aliased (manage = aliased), handler (in a dict), inner (returned)
+        assert await column("unused functions in kit") == ["kit.flow.main", "kit.tools.orphan"]
+        # Shape, Polygon (bases), Square (made), the TestCases and PublicShape's Shape are used
+        assert await column("unused classes in kit") == ["kit.shapes.Circle", "kit.shapes.Oops", "kit.shapes.Orphan"]
+        every = await column("functions order by fullname")
+        assert await column("functions order by fullname limit 2 offset 3") == every[3:5]
+        assert await column("functions order by fullname offset 4") == every[4:] != []
+
+    with_code(tmp_path, main)
+
+
+def unittest_case():
+    import unittest
+
+    return unittest.TestCase

@@ -186,7 +186,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def unused_functions(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[str, str, int]]:
-    """Candidates ``(fullname, path, line)``: functions no call or import mentions by name.
+    """Candidates ``(fullname, path, line)``: functions nothing uses. A use is a call that
+    resolves to it (or is written with its name), an import of its name, or a read of it as a
+    value anywhere else (an alias, a callback, a dispatch table, a returned closure, ``__all__``).
 
     Dunder methods, tests and decorated functions (often registered elsewhere) are left out.
     Dynamic use (getattr, strings) is invisible here, so these are candidates, not verdicts.
@@ -196,10 +198,73 @@ def unused_functions(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[s
         "WHERE f.fullname LIKE ? ESCAPE '\\' AND f.decorators = '[]' AND f.name NOT LIKE 'test%' "
         "AND NOT (f.name LIKE '\\_\\_%\\_\\_' ESCAPE '\\') "
         "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.callee_name = f.name) "
-        "AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.name = f.name) ORDER BY f.fullname",
+        "AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.name = f.name) "
+        "AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.target = f.fullname AND e.caller != f.fullname) "
+        "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.target = f.fullname AND r.scope != f.fullname) "
+        "ORDER BY f.fullname",
         (_like_prefix(prefix),),
     )
     return list(rows)
+
+
+def unused_classes(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[str, str, int]]:
+    """Candidates ``(fullname, path, line)``: classes nothing instantiates, derives from, imports
+    by name or reads as a value. Test classes (``Test*``, ``*Test``, and what derives from
+    ``unittest.TestCase``) and decorated classes are left out."""
+    rows = conn.execute(
+        "WITH RECURSIVE tests(name) AS (SELECT class FROM inherits WHERE base IN "
+        "('unittest.TestCase', 'unittest.case.TestCase', 'TestCase') "
+        "UNION SELECT i.class FROM inherits i JOIN tests t ON i.base = t.name) "
+        "SELECT c.fullname, m.path, c.lineno FROM classes c JOIN modules m ON m.id = c.module_id "
+        "WHERE c.fullname LIKE ? ESCAPE '\\' AND c.decorators = '[]' AND c.name NOT LIKE 'Test%' "
+        "AND c.fullname NOT IN tests "
+        "AND c.name NOT LIKE '%Test' AND c.name NOT LIKE '%Tests' "
+        "AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.target = c.fullname) "
+        "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.target = c.fullname AND r.scope != c.fullname) "
+        "AND NOT EXISTS (SELECT 1 FROM inherits i WHERE i.base = c.fullname) "
+        "AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.name = c.name) "
+        "AND NOT EXISTS (SELECT 1 FROM class_bases b WHERE b.base = c.name) "
+        "ORDER BY c.fullname",
+        (_like_prefix(prefix),),
+    )
+    return list(rows)
+
+
+#: A path search stops after visiting this many functions.
+MAX_PATH_VISITS = 200_000
+
+
+def shortest_path(conn: sqlite3.Connection, start: str, goal: str) -> list[tuple[int, str, str, int | None]]:
+    """The shortest chain of resolved calls from ``start`` to ``goal`` (each a dotted name, read
+    through re-exports): rows ``(step, caller, callee, line)``; empty when there is none."""
+    start, goal = _definition(conn, start), _definition(conn, goal)
+    parent: dict[str, tuple[str, int | None]] = {start: ("", None)}
+    frontier = [start]
+    while frontier and goal not in parent and len(parent) < MAX_PATH_VISITS:
+        following = []
+        for caller in frontier:
+            for target, line in conn.execute(
+                "SELECT target, min(lineno) FROM edges WHERE caller = ? GROUP BY target", (caller,)
+            ):
+                if target not in parent:
+                    parent[target] = (caller, line)
+                    following.append(target)
+        frontier = following
+    if goal not in parent or goal == start:
+        return []
+    steps = []
+    node = goal
+    while node != start:
+        caller, line = parent[node]
+        steps.append((caller, node, line))
+        node = caller
+    return [(i + 1, caller, callee, line) for i, (caller, callee, line) in enumerate(reversed(steps))]
+
+
+def _definition(conn: sqlite3.Connection, name: str) -> str:
+    """What a dotted name means through re-exports (itself when nothing else)."""
+    found = conn.execute("SELECT target FROM names WHERE name = ?", (name,)).fetchone()
+    return found[0] if found else name
 
 
 def _like_prefix(prefix: str) -> str:

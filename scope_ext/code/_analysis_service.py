@@ -9,8 +9,8 @@ import trio
 
 from ..runtime._service import Service, call
 from ..runtime._task_supervisor import start_task
-from ._analysis import cycles, module_graph, unused_functions
-from ._requests import _Ask, _Edges, _Flows, _Resolve
+from ._analysis import cycles, module_graph, shortest_path, unused_classes, unused_functions
+from ._requests import _Ask, _Flows, _Resolve, _Resolved
 from ._worker_pool import WorkerFailed, WorkerPool
 
 if TYPE_CHECKING:
@@ -57,14 +57,14 @@ class AnalysisService(Service):
                 flows = await call(repo, _Flows(), None)
                 pool = WorkerPool(1)
                 try:
-                    rows = await pool.run(("resolve", flows))
+                    tables = await pool.run(("resolve", flows))
                 except WorkerFailed as exc:  # the calls as written still answer; the next run tries again
                     layer.foundation.report("scope.code.calls.failed", {"root": layer.root, "error": str(exc)})
                     return
                 finally:
                     with trio.CancelScope(shield=True):
                         await pool.aclose()
-                edges = await call(repo, _Edges(rows), None)
+                edges = await call(repo, _Resolved(tables), None)
                 layer.foundation.report(
                     "scope.code.calls.resolved",
                     {
@@ -79,11 +79,15 @@ class AnalysisService(Service):
         finally:
             layer.calls_idle.set()
 
-    def _read(self, kind: str, prefix: str) -> list[tuple[Any, ...]]:
+    def _read(self, kind: str, argument: str) -> list[tuple[Any, ...]]:
         conn = self.layer._reader()
         try:
             if kind == "cycles":
                 return [(i + 1, " -> ".join(cycle)) for i, cycle in enumerate(cycles(module_graph(conn)))]
-            return unused_functions(conn, prefix)
+            if kind == "path":
+                return shortest_path(conn, *argument.split(" "))
+            if kind == "unused classes":
+                return unused_classes(conn, argument)
+            return unused_functions(conn, argument)
         finally:
             conn.close()

@@ -18,6 +18,7 @@ frozen as C3 linearisations; ``super().m`` looks after the defining class in its
 
 from __future__ import annotations
 
+import builtins
 import marshal
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,6 +34,8 @@ Key = tuple[Any, ...]
 #: ("store", name, source).
 Watcher = tuple[Any, ...]
 
+#: Builtin classes: a base written as one of these, and bound nowhere in its module, is it.
+_BUILTIN_CLASSES = frozenset(name for name, value in vars(builtins).items() if isinstance(value, type))
 #: The values of a node no value reached (most nodes): one shared empty set.
 _NONE: frozenset[int] = frozenset()
 #: Names outside the index are followed this many attributes deep (``os.path.join``: 2).
@@ -153,6 +156,7 @@ class Solver:
         self._deferred: list[tuple[int, str, int]] = []
         self._arguments: set[tuple[int, str, int]] = set()
         self._readers: dict[int, tuple[str, str]] = {}  # attribute nodes: the module and scope reading
+        self._mentions: list[tuple[str, str, int]] = []  # names and attributes read: (module, scope, node)
         #: Properties read: (module, scope reading, the property's fullname).
         self.reads: set[tuple[str, str, str]] = set()
         self._methods: dict[str, list[str]] = {}  # class fullname -> its methods' fullnames
@@ -414,7 +418,7 @@ class Solver:
 
     def expr(self, module: str, scope: str, text: str) -> int:
         """The node of a value text read in ``scope``."""
-        key = (module, scope, text)
+        key = ("read", module, scope, text)  # not a variable's key: the first read is a mention
         node = self._nodes.get(key)
         if node is not None:
             return node
@@ -446,6 +450,7 @@ class Solver:
                 self._watch(self.expr(module, scope, base), ("attr", attr, node))
             else:
                 node = self.var(module, *self._scope_of(module, scope, text))
+            self._mentions.append((module, scope, node))
         self._nodes[key] = node
         return node
 
@@ -685,6 +690,47 @@ class Solver:
                 yield module_name, f"{module_name}.{scope or '<module>'}", line, target, "@" + text
         for module_name, scope, target in sorted(self.reads):
             yield module_name, f"{module_name}.{scope or '<module>'}", None, target, None
+
+    def references(self) -> Iterator[tuple[str, str, str]]:
+        """(module, scope's fullname, target): each function and class a scope reads as a value
+        (called, passed, stored, returned or aliased), once per scope."""
+        seen: set[tuple[str, str, str]] = set()
+        for module, scope, node in self._mentions:
+            for value in self.pts[node]:
+                key = self.values[value]
+                if key[0] in (FUNCTION, CLASS, BOUND) and (module, scope, key[1]) not in seen:
+                    seen.add((module, scope, key[1]))
+                    yield module, f"{module}.{scope or '<module>'}", key[1]
+
+    def bases(self) -> Iterator[tuple[str, str, str]]:
+        """(module, class, base): each base a class statement names, resolved through imports and
+        aliases to an indexed class, a name outside the index or a builtin class."""
+        for cls, info in self.classes.items():
+            for base in info.bases:
+                if base[0] == "<":
+                    continue
+                node = self.expr(info.module, info.enclosing, _normal(base))
+                found = {
+                    self.values[v][1]
+                    for v in self.pts[node]
+                    if not self.depth[v] and self.values[v][0] in (CLASS, EXTERNAL)
+                }
+                if not found and base in _BUILTIN_CLASSES and node not in self.saturated and not self.pts[node]:
+                    if base not in self.scopes.get((info.module, ""), ((), False))[0]:
+                        found = {"builtins." + base}
+                for name in sorted(found):
+                    yield info.module, cls, name
+
+    def exports(self) -> Iterator[tuple[str, str, str]]:
+        """(module, name, target): module globals that hold a function, class or module
+        defined under another name (``json.JSONDecoder`` is ``json.decoder.JSONDecoder``)."""
+        for module in self.modules:
+            for name in sorted(self.scopes.get((module, ""), ((), False))[0]):
+                node = self._nodes.get((module, "", name))
+                for value in self.pts[node] if node is not None else ():
+                    key = self.values[value]
+                    if not self.depth[value] and key[0] in (FUNCTION, CLASS, MODULE) and key[1] != f"{module}.{name}":
+                        yield module, f"{module}.{name}", key[1]
 
     def _reached(self, value: int, attr: str) -> list[str]:
         node = self._nodes.get((".", value, attr))

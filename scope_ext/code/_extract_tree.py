@@ -619,6 +619,8 @@ class _Flow:
             return
         right = given
         left, items = _unwrap_target(target), _unwrap_target(right)
+        if not scope and left.type == "identifier" and left.text == b"__all__" and kind != "for_statement":
+            self.facts.extend(("", "__all__", name) for name in _exported(items))
         if left.type in _UNPACKED and items.type in ("tuple", "list", "expression_list"):
             lefts = _parts(left)
             rights = _parts(items)
@@ -722,6 +724,22 @@ class _Flow:
                 elif kind != "dictionary_splat" and index >= 0:
                     self.facts.extend((scope, f"{call.callee}({index}", v) for v in values(arg))
                     index += 1
+
+
+def _exported(node: tree_sitter.Node) -> list[str]:
+    """:func:`scope_ext.code._flow.exported` for a tree-sitter node."""
+    if node.type not in ("list", "tuple", "expression_list"):
+        return []
+    found = []
+    for part in _parts(node):
+        if part.type in ("string", "concatenated_string"):
+            try:
+                value = ast.literal_eval((part.text or b"").decode())
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                continue
+            if isinstance(value, str) and value.isidentifier():
+                found.append(value)
+    return found
 
 
 def _splat(node: tree_sitter.Node) -> bool:

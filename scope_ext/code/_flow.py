@@ -14,7 +14,8 @@ for the module:
   (``x = a or b``, ``x = [a, b]``: containers are transparent, an element stands for the list);
 - ``return v`` (and ``yield v``) in ``g`` is ``("g", "", "v")``;
 - the argument ``v`` of ``f.m(..., key=v)`` in ``g`` is ``("g", "f.m(key", "v")`` and the second
-  positional one ``("g", "f.m(1", "v")``, the callee written as its call's record writes it.
+  positional one ``("g", "f.m(1", "v")``, the callee written as its call's record writes it;
+- each name in the module's ``__all__ = [...]`` is read: ``("", "__all__", "name")``.
 
 Each scope also lists the names it binds (a function's locals, a class body's names, the module's
 globals) so the solver follows Python's scoping rules. Comprehension variables count as the
@@ -77,6 +78,15 @@ def _elements(parts: list[ast.expr], keys: list[ast.expr | None]) -> list[str]:
     return found
 
 
+def exported(value: ast.expr | None) -> list[str]:
+    """The names a module's ``__all__ = [...]`` (or ``+=``) lists: each one is read as a value,
+    so what it names counts as used."""
+    if type(value) not in (ast.List, ast.Tuple):
+        return []
+    found = [e.value for e in value.elts if type(e) is ast.Constant]  # type: ignore[union-attr]
+    return [v for v in found if isinstance(v, str) and v.isidentifier()]
+
+
 def element(text: str) -> str:
     """The value text of an element of ``text``."""
     return text[:-2] if text.endswith("{}") else text + "[]"
@@ -111,6 +121,8 @@ def flow(tree: ast.Module) -> Flow:
 
     def assign(scope: _Scope, target: ast.expr, value: ast.expr | None, each: bool = False) -> None:
         """``target = value`` (``for target in value`` when ``each``)."""
+        if scope is module and type(target) is ast.Name and target.id == "__all__" and not each:
+            facts.extend(("", "__all__", name) for name in exported(value))
         if not each and type(target) in (ast.Tuple, ast.List) and type(value) in (ast.Tuple, ast.List):
             left, right = target.elts, value.elts  # type: ignore[attr-defined,union-attr]
             if len(left) == len(right) and not any(type(e) is ast.Starred for e in left + right):

@@ -1,10 +1,15 @@
 """The query language: everyday questions about an indexed codebase, compiled to parameterised SQL.
 
-    functions where complexity > 10 and module like 'json%' order by complexity desc limit 20
+    functions where complexity > 10 and module like 'json%' order by complexity desc limit 20 offset 20
     classes where name = 'Engine'          modules order by complexity_max desc limit 5
     callers of json.dumps                  callees of pkg.mod.func
-    importers of asyncio                   classes deriving from Exception
-    unused functions in pkg                import cycles                errors
+    references to json.JSONDecoder         definition of json.JSONDecoder
+    path from pkg.main to pkg.db.save      importers of asyncio
+    classes deriving from unittest.TestCase (direct)     subclasses of Exception (all below it)
+    unused functions in pkg                unused classes in pkg        import cycles        errors
+
+Names go through imports and re-exports (``json.JSONDecoder`` is ``json.decoder.JSONDecoder``); a
+bare name (``TestCase``) means every class so named, a builtin's (``Exception``) included.
 
 User text never becomes SQL: names and values are parameters, fields come from a fixed list.
 A bad query raises :class:`QueryError` pointing at the offending word and saying what would fit.
@@ -68,9 +73,14 @@ QUESTIONS = (
     "modules",
     "callers of",
     "callees of",
+    "references to",
+    "definition of",
+    "path from",
     "importers of",
     "classes deriving from",
+    "subclasses of",
     "unused functions",
+    "unused classes",
     "import cycles",
     "errors",
 )
@@ -139,7 +149,7 @@ def _number(query: str, text: str, start: int) -> int | float:
 class Compiled(NamedTuple):
     """SQL and its parameters, or a question answered by analysis (``kind`` names it)."""
 
-    kind: str  # "sql", "unused", "cycles"
+    kind: str  # "sql", or what the analysis service answers: "unused", "cycles", "path"
     sql: str
     params: tuple[Any, ...]
     columns: tuple[str, ...]
@@ -189,32 +199,37 @@ class _Parser:
             raise self.fail("an empty query; ask one of: " + "; ".join(QUESTIONS))
         first = self.tokens[0].text.lower() if self.tokens[0].kind == "word" else ""
         self.at = 1
-        if first in ("callers", "callees", "importers"):
+        if first in ("callers", "callees", "importers", "subclasses", "definition"):
             self.expect_word("of")
             target = self.name("a dotted name")
             self.done()
             return _relation(first, target)
+        if first == "references":
+            self.expect_word("to")
+            target = self.name("a dotted name")
+            self.done()
+            return _relation(first, target)
+        if first == "path":
+            self.expect_word("from")
+            start = self.name("a function's dotted name")
+            self.expect_word("to")
+            goal = self.name("a function's dotted name")
+            self.done()
+            return Compiled("path", "", (start, goal), ("step", "caller", "callee", "line"))
         if first == "classes" and self.peek_words(1) == ["deriving"]:
             self.at += 1
             self.expect_word("from")
             base = self.name("a base class name")
             self.done()
-            return Compiled(
-                "sql",
-                "SELECT DISTINCT c.fullname, m.path, c.lineno AS line FROM classes c "
-                "JOIN class_bases b ON b.class_id = c.id JOIN modules m ON m.id = c.module_id "
-                "WHERE b.base = ? OR b.base LIKE ? ESCAPE '\\' ORDER BY c.fullname",
-                (base, "%." + _escape(base)),
-                ("fullname", "path", "line"),
-            )
+            return _relation("deriving", base)
         if first == "unused":
-            self.expect_word("functions")
+            what = self.expect_word("functions", "classes")
             prefix = ""
             if self.at < len(self.tokens):
                 self.expect_word("in")
                 prefix = self.name("a module or package name")
             self.done()
-            return Compiled("unused", "", (prefix,), ("fullname", "path", "line"))
+            return Compiled(f"unused {what}", "", (prefix,), ("fullname", "path", "line"))
         if first == "import":
             self.expect_word("cycles")
             self.done()
@@ -250,10 +265,12 @@ class _Parser:
         params: list[Any] = []
         order = ""
         limit = ""
+        sorted_by = ""
         if self.peek_words(1) == ["where"]:
             self.at += 1
             while True:
                 _, column = self.field(entity)
+                sorted_by = sorted_by or column
                 op_token = self.next("a comparison (=, !=, <, <=, >, >=, like)")
                 op = op_token.text.lower()
                 if op not in OPERATORS:
@@ -279,19 +296,21 @@ class _Parser:
             if self.peek_words(1) in (["asc"], ["desc"]):
                 direction = self.expect_word("asc", "desc").upper()
             order = f" ORDER BY {column} {direction}"
-        if self.peek_words(1) == ["limit"]:
-            self.at += 1
-            token = self.next("a number")
-            if token.kind != "number" or not isinstance(token.value, int) or token.value < 0:
-                raise self.fail(f"limit takes a whole number, not {token.text!r}", token)
-            limit = " LIMIT ?"
-            params.append(token.value)
+        for word in ("limit", "offset"):
+            if self.peek_words(1) == [word]:
+                self.at += 1
+                token = self.next("a number")
+                if token.kind != "number" or not isinstance(token.value, int) or token.value < 0:
+                    raise self.fail(f"{word} takes a whole number, not {token.text!r}", token)
+                limit += f" {word.upper()} ?" if limit or word == "limit" else " LIMIT -1 OFFSET ?"
+                params.append(token.value)
         self.done()
         shown = SHOWN[entity]
         select = ", ".join(f"{FIELDS[entity][name]} AS {name}" for name in shown)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        if not order:
-            order = f" ORDER BY {FIELDS[entity][shown[0]]}"
+        if not order:  # by the first condition's field (an index serves both), then the first column
+            first = f"{sorted_by}, " if sorted_by else ""
+            order = f" ORDER BY {first}{FIELDS[entity][shown[0]]}"
         return Compiled("sql", f"SELECT {select} FROM {FROM[entity]}{where}{order}{limit}", tuple(params), shown)
 
 
@@ -299,7 +318,74 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: What a name in a question means (``target``): itself, what a module global of that name
+#: re-exports, and for a bare name every class and function so named and the builtin.
+_TARGET = (
+    "target(name) AS (SELECT ?1 UNION SELECT n.target FROM names n WHERE n.name = ?1 "
+    "UNION SELECT c.fullname FROM classes c WHERE ?2 AND c.name = ?1 "
+    "UNION SELECT f.fullname FROM functions f WHERE ?2 AND f.name = ?1 "
+    "UNION SELECT 'builtins.' || ?1 WHERE ?2)"
+)
+_CLASS_ROWS = "JOIN classes c ON c.fullname = {0} JOIN modules m ON m.id = c.module_id"
+
+
+def _named(kind: str, target: str) -> Compiled | None:
+    """The questions about what a name means, through imports and re-exports."""
+    params = (target, "." not in target)
+    if kind == "deriving":  # resolved bases; a class resolution has not seen yet: bases as written
+        return Compiled(
+            "sql",
+            f"WITH {_TARGET} SELECT DISTINCT c.fullname, m.path, c.lineno AS line FROM inherits i "
+            f"{_CLASS_ROWS.format('i.class')} WHERE i.base IN target UNION "
+            "SELECT c.fullname, m.path, c.lineno FROM classes c JOIN class_bases b ON b.class_id = c.id "
+            "JOIN modules m ON m.id = c.module_id WHERE (b.base = ?1 OR b.base LIKE ?3 ESCAPE '\\') "
+            "AND NOT EXISTS (SELECT 1 FROM inherits i WHERE i.class = c.fullname) ORDER BY 1",
+            (*params, "%." + _escape(target)),
+            ("fullname", "path", "line"),
+        )
+    if kind == "subclasses":
+        return Compiled(
+            "sql",
+            f"WITH RECURSIVE {_TARGET}, below(name) AS (SELECT i.class FROM inherits i WHERE i.base IN target "
+            "UNION SELECT i.class FROM inherits i JOIN below b ON i.base = b.name) "
+            f"SELECT c.fullname, m.path, c.lineno AS line FROM below {_CLASS_ROWS.format('below.name')} ORDER BY 1",
+            params,
+            ("fullname", "path", "line"),
+        )
+    if kind == "definition":
+        return Compiled(
+            "sql",
+            f"WITH {_TARGET} SELECT 'function' AS kind, f.fullname, m.path, f.lineno AS line FROM functions f "
+            "JOIN modules m ON m.id = f.module_id WHERE f.fullname IN target "
+            f"UNION ALL SELECT 'class', c.fullname, m.path, c.lineno FROM classes c "
+            "JOIN modules m ON m.id = c.module_id WHERE c.fullname IN target "
+            "UNION ALL SELECT 'module', m.name, m.path, 1 FROM modules m WHERE m.name IN target ORDER BY 2, 3",
+            params,
+            ("kind", "fullname", "path", "line"),
+        )
+    if kind == "references":  # calls (with their lines), values read, bases, imports
+        return Compiled(
+            "sql",
+            f"WITH {_TARGET} SELECT referrer, how, path, line FROM ("
+            "SELECT e.caller AS referrer, 'call' AS how, m.path, e.lineno AS line FROM edges e "
+            "JOIN modules m ON m.id = e.module_id WHERE e.target IN target "
+            "UNION SELECT r.scope, 'value', m.path, NULL FROM refs r JOIN modules m ON m.id = r.module_id "
+            "WHERE r.target IN target AND NOT EXISTS "
+            "(SELECT 1 FROM edges e WHERE e.caller = r.scope AND e.target = r.target) "
+            "UNION SELECT i.class, 'base', m.path, NULL FROM inherits i JOIN modules m ON m.id = i.module_id "
+            "WHERE i.base IN target "
+            "UNION SELECT m.name, 'import', m.path, NULL FROM names n JOIN modules m ON m.id = n.module_id "
+            "WHERE n.target IN target) ORDER BY path, line, referrer",
+            params,
+            ("referrer", "how", "path", "line"),
+        )
+    return None
+
+
 def _relation(kind: str, target: str) -> Compiled:
+    named = _named(kind, target)
+    if named is not None:
+        return named
     if kind == "callers":  # resolved calls, and calls as written where they name it
         return Compiled(
             "sql",

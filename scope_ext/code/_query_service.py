@@ -36,7 +36,7 @@ class QueryService(Service):
                 table = await self.layer.table(compiled.sql, compiled.params)
                 rows, truncated = table.rows, table.truncated  # a cut answer says so
             else:
-                question = _Ask(f"{compiled.kind}:{compiled.params[0] if compiled.params else ''}")
+                question = _Ask(f"{compiled.kind}:{' '.join(compiled.params)}")  # names hold no spaces
                 rows, truncated = await call(self.layer.namespace.via("code.analysis"), question, None), False
         except (QueryError, CodeError) as exc:
             return Refused(exc)

@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS classes (
 );
 CREATE INDEX IF NOT EXISTS classes_module ON classes (module_id);
 CREATE INDEX IF NOT EXISTS classes_fullname ON classes (fullname);
+CREATE INDEX IF NOT EXISTS classes_name ON classes (name);
 CREATE TABLE IF NOT EXISTS class_bases (
     class_id INTEGER NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
     base TEXT NOT NULL              -- as written, e.g. Exception or abc.ABC
@@ -78,6 +79,7 @@ CREATE TABLE IF NOT EXISTS functions (
 CREATE INDEX IF NOT EXISTS functions_module ON functions (module_id);
 CREATE INDEX IF NOT EXISTS functions_fullname ON functions (fullname);
 CREATE INDEX IF NOT EXISTS functions_complexity ON functions (complexity);
+CREATE INDEX IF NOT EXISTS functions_name ON functions (name);
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY,
     module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
@@ -128,6 +130,28 @@ CREATE TABLE IF NOT EXISTS edges (
 );
 CREATE INDEX IF NOT EXISTS edges_target ON edges (target);
 CREATE INDEX IF NOT EXISTS edges_caller ON edges (caller);
+-- Also from call resolution: bases resolved through imports (a builtin is builtins.X), each
+-- function and class a scope reads as a value, and module globals that name something defined
+-- under another name (json.JSONDecoder is json.decoder.JSONDecoder).
+CREATE TABLE IF NOT EXISTS inherits (
+    module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
+    class TEXT NOT NULL,
+    base TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inherits_base ON inherits (base);
+CREATE INDEX IF NOT EXISTS inherits_class ON inherits (class);
+CREATE TABLE IF NOT EXISTS refs (
+    module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    target TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refs_target ON refs (target);
+CREATE TABLE IF NOT EXISTS names (
+    module_id INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    target TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS names_name ON names (name);
 CREATE VIEW IF NOT EXISTS errors AS
     SELECT path, name AS module, error_line AS line, error AS message FROM modules WHERE error IS NOT NULL;
 """
@@ -245,8 +269,15 @@ def connect(uri: str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-#: A resolved call as the ``edges`` table keeps it: module id, caller, target, line, callee.
-Edge = tuple[int, str, str, "int | None", "str | None"]
+#: What call resolution writes: each table's rows, module id first (``edges``: caller, target,
+#: line, callee; ``inherits``: class, base; ``refs``: scope, target; ``names``: name, target).
+Resolution = dict[str, list[tuple[Any, ...]]]
+_RESOLVED = {
+    "edges": "INSERT INTO edges (module_id, caller, target, lineno, callee) VALUES (?, ?, ?, ?, ?)",
+    "inherits": "INSERT INTO inherits (module_id, class, base) VALUES (?, ?, ?)",
+    "refs": "INSERT INTO refs (module_id, scope, target) VALUES (?, ?, ?)",
+    "names": "INSERT INTO names (module_id, name, target) VALUES (?, ?, ?)",
+}
 
 
 def read_flows(conn: sqlite3.Connection) -> list[tuple[int, str, bytes]]:
@@ -254,20 +285,23 @@ def read_flows(conn: sqlite3.Connection) -> list[tuple[int, str, bytes]]:
     return conn.execute("SELECT m.id, m.name, f.data FROM modules m JOIN flows f ON f.module_id = m.id").fetchall()
 
 
-def resolve_flows(found: list[tuple[int, str, bytes]]) -> list[Edge]:
+def resolve_flows(found: list[tuple[int, str, bytes]]) -> Resolution:
     """Worker job: resolve every call of the modules :func:`read_flows` read, one group of
     modules connected by imports at a time (no value crosses from one group to another, and
     each group's analysis is freed before the next)."""
     ids = {name: mid for mid, name, _ in found}
     modules = [unpack(name, data) for _, name, data in found]
-    edges: list[Edge] = []
+    tables: Resolution = {name: [] for name in _RESOLVED}
     for group in import_groups(modules):
         solver = Solver(group)
         solver.solve()
-        edges += [
-            (ids[module], caller, target, line, callee) for module, caller, line, target, callee in solver.edges()
+        tables["edges"] += [
+            (ids[m], caller, target, line, callee) for m, caller, line, target, callee in solver.edges()
         ]
-    return edges
+        tables["inherits"] += [(ids[m], *row) for m, *row in solver.bases()]
+        tables["refs"] += [(ids[m], *row) for m, *row in solver.references()]
+        tables["names"] += [(ids[m], *row) for m, *row in solver.exports()]
+    return tables
 
 
 class Repository:
@@ -312,6 +346,7 @@ class Repository:
         """After a bulk load: build the secondary indexes and check foreign keys again (also
         after a cancelled or failed run)."""
         self.conn.executescript(";\n".join(SECONDARY_INDEXES) + ";")
+        self.conn.execute("ANALYZE")  # the planner's statistics: which index narrows a query most
         self.conn.execute("PRAGMA foreign_keys = ON")
 
     def known(self) -> dict[str, tuple[int, int, str]]:
@@ -371,23 +406,22 @@ class Repository:
         self.conn.execute("DELETE FROM modules WHERE id = ?", found)
         return 1
 
-    def write_edges(self, rows: Iterable[Edge]) -> int:
-        """Replace every resolved call with ``rows`` (module id, caller, target, line, callee), in
-        one transaction; rows of modules that are gone since (re-indexed or removed) are dropped."""
+    def write_resolution(self, tables: Resolution) -> int:
+        """Replace what call resolution found with ``tables`` in one transaction (rows of modules
+        that are gone since, re-indexed or removed, are dropped); returns how many edges."""
         conn = self.conn
-        indexes = [i for i in SECONDARY_INDEXES if " ON edges " in i]
+        indexes = [i for i in SECONDARY_INDEXES if any(f" ON {t} " in i for t in _RESOLVED)]
         with conn:
             conn.execute("BEGIN")
             for statement in indexes:  # building them after the rows is several times cheaper
                 conn.execute("DROP INDEX IF EXISTS " + statement.split()[5])
-            conn.execute("DELETE FROM edges")
-            conn.executemany(
-                "INSERT INTO edges (module_id, caller, target, lineno, callee) "
-                "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM modules WHERE id = ?1)",
-                rows,
-            )
+            current = {mid for (mid,) in conn.execute("SELECT id FROM modules")}
+            for table, statement in _RESOLVED.items():
+                conn.execute(f"DELETE FROM {table}")
+                conn.executemany(statement, (row for row in tables.get(table, ()) if row[0] in current))
             for statement in indexes:
                 conn.execute(statement)
+            conn.execute("ANALYZE")
             return conn.execute("SELECT count(*) FROM edges").fetchone()[0]  # type: ignore[no-any-return]
 
     def forget(self, paths: Iterable[str]) -> int:

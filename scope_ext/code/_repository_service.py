@@ -9,7 +9,7 @@ import trio
 from ..runtime._service import Service
 from ._analysis import resolve_imports
 from ._repository import Repository, read_flows
-from ._requests import _Bulk, _Edges, _Flows, _Forget, _Known, _Reserve, _Resolve, _Write
+from ._requests import _Bulk, _Flows, _Forget, _Known, _Reserve, _Resolve, _Resolved, _Write
 
 if TYPE_CHECKING:
     from ._layer import CodeLayer
@@ -35,8 +35,8 @@ class RepositoryService(Service):
             return await trio.to_thread.run_sync(self.repo.known)
         elif kind is _Flows:
             return await trio.to_thread.run_sync(read_flows, self.repo.conn)
-        elif kind is _Edges:
-            written = await trio.to_thread.run_sync(self.repo.write_edges, request.rows)
+        elif kind is _Resolved:
+            written = await trio.to_thread.run_sync(self.repo.write_resolution, request.tables)
         elif kind is _Reserve:
             return self.repo.reserve(request.files)
         elif kind is _Bulk:

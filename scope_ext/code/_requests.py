@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._repository import IndexedFile
 
@@ -32,8 +32,8 @@ class _Resolve(NamedTuple):
     paths: list[str] | None = None  # relative paths of the changed modules; None: all
 
 
-class _Edges(NamedTuple):
-    rows: list[tuple[int, str, str, int | None, str | None]]  # every resolved call (replaces all)
+class _Resolved(NamedTuple):
+    tables: dict[str, list[tuple[Any, ...]]]  # what call resolution found (replaces all of it)
 
 
 class _Flows(NamedTuple):
