@@ -38,6 +38,7 @@ def ask(project: Path, *queries: str) -> list[QueryResult]:
         await sx.start_foundation(rt.production)
         code = await start_code_layer(rt.production, project)
         await (await code.index()).wait()
+        await code.resolved()
         return [await code.query(q) for q in queries]
 
     return sx.run(main)

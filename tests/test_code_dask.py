@@ -1,4 +1,5 @@
-"""Parsing on a Dask cluster (a real LocalCluster on this machine) gives the same index."""
+"""Parsing on a Dask cluster (a real LocalCluster on this machine) gives the same index and the
+same resolved calls."""
 
 from __future__ import annotations
 
@@ -21,19 +22,25 @@ def index(root, **options):
         await sx.start_foundation(rt.production)
         code = await sx.start_code_layer(rt.production, root, **options)
         run = await (await code.index()).wait()
+        await code.resolved()
         rows = await code.sql("SELECT fullname, complexity FROM functions ORDER BY fullname")
+        rows += await code.sql("SELECT caller, target, lineno FROM edges ORDER BY caller, target, lineno")
         return run, rows
 
     return sx.run(main)
 
 
 def test_dask_cluster_parses_like_local_workers(tmp_path, cluster):
-    for i in range(40):
-        (tmp_path / f"m{i}.py").write_text(f"def f{i}(x):\n    if x:\n        return {i}\n    return 0\n")
+    for i in range(40):  # each calls the one before through a callback: resolution sees it
+        (tmp_path / f"m{i}.py").write_text(
+            f"def f{i}(x):\n    if x:\n        return {i}\n    return 0\n"
+            + (f"from m{i - 1} import f{i - 1}\ndef g{i}(run=f{i - 1}):\n    return run(1)\n" if i else "")
+        )
     (tmp_path / "bad.py").write_text("def broken(:\n")
     local_run, local_rows = index(tmp_path)
     dask_run, dask_rows = index(tmp_path, dask=cluster)
-    assert dask_rows == local_rows and len(dask_rows) == 40
+    assert dask_rows == local_rows and len(dask_rows) == 79 + 39  # functions, then resolved calls
+    assert ("m7.g7", "m6.f6", 7) in local_rows
     assert (dask_run.files_done, dask_run.errors) == (local_run.files_done, local_run.errors) == (41, 1)
 
 

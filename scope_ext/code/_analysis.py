@@ -185,49 +185,58 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-def unused_functions(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[str, str, int]]:
-    """Candidates ``(fullname, path, line)``: functions nothing uses. A use is a call that
-    resolves to it (or is written with its name), an import of its name, or a read of it as a
-    value anywhere else (an alias, a callback, a dispatch table, a returned closure, ``__all__``).
-
-    Dunder methods, tests and decorated functions (often registered elsewhere) are left out.
-    Dynamic use (getattr, strings) is invisible here, so these are candidates, not verdicts.
-    """
-    rows = conn.execute(
-        "SELECT f.fullname, m.path, f.lineno FROM functions f JOIN modules m ON m.id = f.module_id "
-        "WHERE f.fullname LIKE ? ESCAPE '\\' AND f.decorators = '[]' AND f.name NOT LIKE 'test%' "
+#: What counts as unused (see :func:`find_unused`): functions, then classes, each
+#: ``(fullname, path, line)``.
+_UNUSED = {
+    "function": (
+        "SELECT 'function', f.fullname, m.path, f.lineno FROM functions f JOIN modules m ON m.id = f.module_id "
+        "WHERE f.decorators = '[]' AND f.name NOT LIKE 'test%' "
         "AND NOT (f.name LIKE '\\_\\_%\\_\\_' ESCAPE '\\') "
         "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.callee_name = f.name) "
         "AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.name = f.name) "
         "AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.target = f.fullname AND e.caller != f.fullname) "
-        "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.target = f.fullname AND r.scope != f.fullname) "
-        "ORDER BY f.fullname",
-        (_like_prefix(prefix),),
-    )
-    return list(rows)
-
-
-def unused_classes(conn: sqlite3.Connection, prefix: str = "") -> list[tuple[str, str, int]]:
-    """Candidates ``(fullname, path, line)``: classes nothing instantiates, derives from, imports
-    by name or reads as a value. Test classes (``Test*``, ``*Test``, and what derives from
-    ``unittest.TestCase``) and decorated classes are left out."""
-    rows = conn.execute(
+        "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.target = f.fullname AND r.scope != f.fullname)"
+    ),
+    "class": (
         "WITH RECURSIVE tests(name) AS (SELECT class FROM inherits WHERE base IN "
         "('unittest.TestCase', 'unittest.case.TestCase', 'TestCase') "
         "UNION SELECT i.class FROM inherits i JOIN tests t ON i.base = t.name) "
-        "SELECT c.fullname, m.path, c.lineno FROM classes c JOIN modules m ON m.id = c.module_id "
-        "WHERE c.fullname LIKE ? ESCAPE '\\' AND c.decorators = '[]' AND c.name NOT LIKE 'Test%' "
-        "AND c.fullname NOT IN tests "
+        "SELECT 'class', c.fullname, m.path, c.lineno FROM classes c JOIN modules m ON m.id = c.module_id "
+        "WHERE c.decorators = '[]' AND c.name NOT LIKE 'Test%' AND c.fullname NOT IN tests "
         "AND c.name NOT LIKE '%Test' AND c.name NOT LIKE '%Tests' "
         "AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.target = c.fullname) "
         "AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.target = c.fullname AND r.scope != c.fullname) "
         "AND NOT EXISTS (SELECT 1 FROM inherits i WHERE i.base = c.fullname) "
         "AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.name = c.name) "
-        "AND NOT EXISTS (SELECT 1 FROM class_bases b WHERE b.base = c.name) "
-        "ORDER BY c.fullname",
-        (_like_prefix(prefix),),
-    )
-    return list(rows)
+        "AND NOT EXISTS (SELECT 1 FROM class_bases b WHERE b.base = c.name)"
+    ),
+}
+
+
+def find_unused(conn: sqlite3.Connection) -> None:
+    """Fill the ``unused`` table with every candidate, after call resolution (a whole-program
+    question is answered once per resolution, not per asking).
+
+    Unused functions: nothing uses them. A use is a call that resolves to it (or is written with
+    its name), an import of its name, or a read of it as a value anywhere else (an alias, a
+    callback, a dispatch table, a returned closure, ``__all__``). Unused classes: nothing
+    instantiates, derives from, imports by name or reads them as a value. Dunder methods, tests
+    (``test*`` functions; ``Test*``, ``*Test`` classes and what derives from ``unittest.TestCase``)
+    and decorated definitions (often registered elsewhere) are left out. Dynamic use (getattr,
+    strings) is invisible here, so these are candidates, not verdicts.
+    """
+    conn.execute("DELETE FROM unused")
+    for query in _UNUSED.values():
+        conn.execute("INSERT INTO unused (kind, fullname, path, line) " + query)
+
+
+def unused(conn: sqlite3.Connection, kind: str, prefix: str = "") -> list[tuple[str, str, int]]:
+    """The unused ``kind`` ("function" or "class") candidates under ``prefix``, as the last
+    call resolution found them: ``(fullname, path, line)``."""
+    return conn.execute(
+        "SELECT fullname, path, line FROM unused WHERE kind = ? AND fullname LIKE ? ESCAPE '\\' ORDER BY fullname",
+        (kind, _like_prefix(prefix)),
+    ).fetchall()
 
 
 #: A path search stops after visiting this many functions.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +11,7 @@ import trio
 
 from ..runtime._service import Service, call
 from ..runtime._task_supervisor import start_task
-from ._analysis import cycles, module_graph, shortest_path, unused_classes, unused_functions
+from ._analysis import cycles, module_graph, shortest_path, unused
 from ._requests import _Ask, _Flows, _Resolve, _Resolved
 from ._worker_pool import WorkerFailed, WorkerPool
 
@@ -54,25 +56,24 @@ class AnalysisService(Service):
             while True:
                 self.again = False
                 started = time.perf_counter()
-                flows = await call(repo, _Flows(), None)
-                pool = WorkerPool(1)
-                try:
-                    tables = await pool.run(("resolve", flows))
-                except WorkerFailed as exc:  # the calls as written still answer; the next run tries again
-                    layer.foundation.report("scope.code.calls.failed", {"root": layer.root, "error": str(exc)})
-                    return
-                finally:
-                    with trio.CancelScope(shield=True):
-                        await pool.aclose()
-                edges = await call(repo, _Resolved(tables), None)
+                # A file index is read by the worker itself; one in memory is only ours to read.
+                source = await call(repo, _Flows(), None) if "mode=memory" in layer.index_uri else layer.index_uri
+                with tempfile.TemporaryDirectory(prefix="scope_ext_calls_") as folder:
+                    out = os.path.join(folder, "resolved.sqlite")
+                    pool = WorkerPool(1)
+                    try:
+                        await pool.run(("resolve", source, out))
+                    except WorkerFailed as exc:  # calls as written still answer; the next run tries again
+                        layer.foundation.report("scope.code.calls.failed", {"root": layer.root, "error": str(exc)})
+                        return
+                    finally:
+                        with trio.CancelScope(shield=True):
+                            await pool.aclose()
+                    del source
+                    edges = await call(repo, _Resolved(out), None)
                 layer.foundation.report(
                     "scope.code.calls.resolved",
-                    {
-                        "root": layer.root,
-                        "modules": len(flows),
-                        "edges": edges,
-                        "seconds": round(time.perf_counter() - started, 3),
-                    },
+                    {"root": layer.root, "edges": edges, "seconds": round(time.perf_counter() - started, 3)},
                 )
                 if not self.again:
                     return
@@ -86,8 +87,6 @@ class AnalysisService(Service):
                 return [(i + 1, " -> ".join(cycle)) for i, cycle in enumerate(cycles(module_graph(conn)))]
             if kind == "path":
                 return shortest_path(conn, *argument.split(" "))
-            if kind == "unused classes":
-                return unused_classes(conn, argument)
-            return unused_functions(conn, argument)
+            return unused(conn, "class" if kind == "unused classes" else "function", argument)
         finally:
             conn.close()

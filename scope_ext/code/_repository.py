@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from urllib.request import pathname2url
 
 from ..runtime._exceptions import ScopeError
-from ._analysis import call_targets
+from ._analysis import call_targets, find_unused
 from ._callgraph import Solver, import_groups, pack, unpack
 from ._facts import ErrorFact, FileFacts, facts_of
 from ._tree_cache import TreeCache
@@ -152,6 +152,14 @@ CREATE TABLE IF NOT EXISTS names (
     target TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS names_name ON names (name);
+-- Candidates for unused functions and classes, found after each call resolution (_analysis.find_unused).
+CREATE TABLE IF NOT EXISTS unused (
+    kind TEXT NOT NULL,             -- function or class
+    fullname TEXT NOT NULL,
+    path TEXT NOT NULL,
+    line INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unused_fullname ON unused (kind, fullname);
 CREATE VIEW IF NOT EXISTS errors AS
     SELECT path, name AS module, error_line AS line, error AS message FROM modules WHERE error IS NOT NULL;
 """
@@ -269,14 +277,12 @@ def connect(uri: str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-#: What call resolution writes: each table's rows, module id first (``edges``: caller, target,
-#: line, callee; ``inherits``: class, base; ``refs``: scope, target; ``names``: name, target).
-Resolution = dict[str, list[tuple[Any, ...]]]
-_RESOLVED = {
-    "edges": "INSERT INTO edges (module_id, caller, target, lineno, callee) VALUES (?, ?, ?, ?, ?)",
-    "inherits": "INSERT INTO inherits (module_id, class, base) VALUES (?, ?, ?)",
-    "refs": "INSERT INTO refs (module_id, scope, target) VALUES (?, ?, ?)",
-    "names": "INSERT INTO names (module_id, name, target) VALUES (?, ?, ?)",
+#: What call resolution writes, and each table's columns after ``module_id``.
+RESOLVED = {
+    "edges": ("caller", "target", "lineno", "callee"),
+    "inherits": ("class", "base"),
+    "refs": ("scope", "target"),
+    "names": ("name", "target"),
 }
 
 
@@ -285,23 +291,46 @@ def read_flows(conn: sqlite3.Connection) -> list[tuple[int, str, bytes]]:
     return conn.execute("SELECT m.id, m.name, f.data FROM modules m JOIN flows f ON f.module_id = m.id").fetchall()
 
 
-def resolve_flows(found: list[tuple[int, str, bytes]]) -> Resolution:
-    """Worker job: resolve every call of the modules :func:`read_flows` read, one group of
-    modules connected by imports at a time (no value crosses from one group to another, and
-    each group's analysis is freed before the next)."""
-    ids = {name: mid for mid, name, _ in found}
-    modules = [unpack(name, data) for _, name, data in found]
-    tables: Resolution = {name: [] for name in _RESOLVED}
-    for group in import_groups(modules):
-        solver = Solver(group)
-        solver.solve()
-        tables["edges"] += [
-            (ids[m], caller, target, line, callee) for m, caller, line, target, callee in solver.edges()
-        ]
-        tables["inherits"] += [(ids[m], *row) for m, *row in solver.bases()]
-        tables["refs"] += [(ids[m], *row) for m, *row in solver.references()]
-        tables["names"] += [(ids[m], *row) for m, *row in solver.exports()]
-    return tables
+def resolve_into(source: str | list[tuple[int, str, bytes]], out: str) -> int:
+    """Worker job: resolve every call of an index (its URI, read here, or the flows
+    :func:`read_flows` read from it) into a new SQLite file ``out`` holding the tables of
+    :data:`RESOLVED`, which :meth:`Repository.load_resolution` takes in: nothing of it passes
+    through the kernel's memory. One group of modules connected by imports at a time (no value
+    crosses from one group to another; each group's analysis is freed before the next). Returns
+    how many edges."""
+    if isinstance(source, str):
+        conn = connect(source, readonly=True)
+        try:
+            source = read_flows(conn)
+        finally:
+            conn.close()
+    ids = {name: mid for mid, name, _ in source}
+    modules = [unpack(name, data) for _, name, data in source]
+    del source
+    found = sqlite3.connect(out, isolation_level=None)
+    edges = 0
+    try:
+        found.execute("PRAGMA journal_mode = OFF")
+        for table, columns in RESOLVED.items():
+            found.execute(f"CREATE TABLE {table} (module_id, {', '.join(columns)})")
+        found.execute("BEGIN")
+        for group in import_groups(modules):
+            solver = Solver(group)
+            solver.solve()
+            rows: dict[str, list[tuple[Any, ...]]] = {
+                "edges": [(ids[m], c, t, line, callee) for m, c, line, t, callee in solver.edges()],
+                "inherits": [(ids[m], *row) for m, *row in solver.bases()],
+                "refs": [(ids[m], *row) for m, *row in solver.references()],
+                "names": [(ids[m], *row) for m, *row in solver.exports()],
+            }
+            edges += len(rows["edges"])
+            for table, columns in RESOLVED.items():
+                found.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * (len(columns) + 1))})", rows[table])
+            del solver, rows
+        found.execute("COMMIT")
+    finally:
+        found.close()
+    return edges
 
 
 class Repository:
@@ -406,23 +435,32 @@ class Repository:
         self.conn.execute("DELETE FROM modules WHERE id = ?", found)
         return 1
 
-    def write_resolution(self, tables: Resolution) -> int:
-        """Replace what call resolution found with ``tables`` in one transaction (rows of modules
-        that are gone since, re-indexed or removed, are dropped); returns how many edges."""
+    def load_resolution(self, path: str) -> int:
+        """Replace what call resolution found with what :func:`resolve_into` wrote to ``path``, in
+        one transaction (rows of modules gone since, re-indexed or removed, are left out);
+        returns how many edges there are now."""
         conn = self.conn
-        indexes = [i for i in SECONDARY_INDEXES if any(f" ON {t} " in i for t in _RESOLVED)]
-        with conn:
-            conn.execute("BEGIN")
-            for statement in indexes:  # building them after the rows is several times cheaper
-                conn.execute("DROP INDEX IF EXISTS " + statement.split()[5])
-            current = {mid for (mid,) in conn.execute("SELECT id FROM modules")}
-            for table, statement in _RESOLVED.items():
-                conn.execute(f"DELETE FROM {table}")
-                conn.executemany(statement, (row for row in tables.get(table, ()) if row[0] in current))
-            for statement in indexes:
-                conn.execute(statement)
-            conn.execute("ANALYZE")
-            return conn.execute("SELECT count(*) FROM edges").fetchone()[0]  # type: ignore[no-any-return]
+        indexes = [i for i in SECONDARY_INDEXES if any(f" ON {t} " in i for t in RESOLVED)]
+        conn.execute("ATTACH DATABASE ? AS found", (file_uri(path),))
+        try:
+            with conn:
+                conn.execute("BEGIN")
+                for statement in indexes:  # building them after the rows is several times cheaper
+                    conn.execute("DROP INDEX IF EXISTS " + statement.split()[5])
+                for table, columns in RESOLVED.items():
+                    names = ", ".join(("module_id", *columns))
+                    conn.execute(f"DELETE FROM main.{table}")
+                    conn.execute(
+                        f"INSERT INTO main.{table} ({names}) SELECT {names} FROM found.{table} "
+                        "WHERE module_id IN (SELECT id FROM main.modules)"
+                    )
+                for statement in indexes:
+                    conn.execute(statement)
+                conn.execute("ANALYZE main")
+                find_unused(conn)
+                return conn.execute("SELECT count(*) FROM main.edges").fetchone()[0]  # type: ignore[no-any-return]
+        finally:
+            conn.execute("DETACH DATABASE found")
 
     def forget(self, paths: Iterable[str]) -> int:
         """Remove files (relative paths) from the index; returns how many were there."""

@@ -36,7 +36,7 @@ class RepositoryService(Service):
         elif kind is _Flows:
             return await trio.to_thread.run_sync(read_flows, self.repo.conn)
         elif kind is _Resolved:
-            written = await trio.to_thread.run_sync(self.repo.write_resolution, request.tables)
+            written = await trio.to_thread.run_sync(self.repo.load_resolution, request.path)
         elif kind is _Reserve:
             return self.repo.reserve(request.files)
         elif kind is _Bulk:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ._repository import IndexedFile
 
@@ -33,7 +33,7 @@ class _Resolve(NamedTuple):
 
 
 class _Resolved(NamedTuple):
-    tables: dict[str, list[tuple[Any, ...]]]  # what call resolution found (replaces all of it)
+    path: str  # the file call resolution wrote (see _repository.resolve_into): it replaces all of it
 
 
 class _Flows(NamedTuple):

@@ -3,8 +3,8 @@
 Reads jobs from stdin and writes results to stdout, each an 8-byte big-endian length and a pickle:
 a job is ``("index", root, [(path, module_id), ...], strict)`` (result: a list of
 :class:`~scope_ext.code._repository.IndexedFile`) or
-``("grep", pattern, paths)`` (result: the matches, see :func:`grep_files`) or ``("resolve", flows)``
-(result: the resolved calls, see :func:`resolve_flows`); an exception raised is
+``("grep", pattern, paths)`` (result: the matches, see :func:`grep_files`) or ``("resolve", index,
+out)`` (result: how many edges :func:`resolve_into` wrote to the file ``out``); an exception raised is
 sent back instead of a result.
 It imports only the parser's modules, never the user's code.
 """
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from scope_ext.code._grep import grep_files
-from scope_ext.code._repository import index_files, resolve_flows
+from scope_ext.code._repository import index_files, resolve_into
 
-JOBS: dict[str, Callable[..., object]] = {"index": index_files, "grep": grep_files, "resolve": resolve_flows}
+JOBS: dict[str, Callable[..., object]] = {"index": index_files, "grep": grep_files, "resolve": resolve_into}
 
 
 def run_job(job: tuple[Any, ...]) -> object:
