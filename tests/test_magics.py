@@ -217,6 +217,10 @@ def test_parse_returns_a_handle_then_query_sql_and_grep(shell, tmp_path: Path):
     assert "give the folder" in error_of(shell, "parse '' --ns code")  # not the kernel's working directory
     assert "keeps its index in memory" in error_of(shell, f"parse {tmp_path} --ns code --index {tmp_path}/i.sqlite")
     assert "without --watch" in error_of(shell, f"parse {tmp_path} --ns code --watch")
+    pictured = scope(shell, "graph callers json.dumps --ns code --depth 1")
+    assert [(r["from"], r["to"]) for r in pictured] == [("pkg.mod.save", "json.dumps")]
+    assert "no function or class 'pkg.mod.nothing'" in error_of(shell, "graph callees pkg.mod.nothing --ns code")
+    assert "invalid choice: 'pie'" in error_of(shell, "graph pie pkg --ns code")
     scope(shell, "ns drop code")
 
 

@@ -246,7 +246,7 @@ MAX_PATH_VISITS = 200_000
 def shortest_path(conn: sqlite3.Connection, start: str, goal: str) -> list[tuple[int, str, str, int | None]]:
     """The shortest chain of resolved calls from ``start`` to ``goal`` (each a dotted name, read
     through re-exports): rows ``(step, caller, callee, line)``; empty when there is none."""
-    start, goal = _definition(conn, start), _definition(conn, goal)
+    start, goal = resolve_name(conn, start), resolve_name(conn, goal)
     parent: dict[str, tuple[str, int | None]] = {start: ("", None)}
     frontier = [start]
     while frontier and goal not in parent and len(parent) < MAX_PATH_VISITS:
@@ -270,7 +270,7 @@ def shortest_path(conn: sqlite3.Connection, start: str, goal: str) -> list[tuple
     return [(i + 1, caller, callee, line) for i, (caller, callee, line) in enumerate(reversed(steps))]
 
 
-def _definition(conn: sqlite3.Connection, name: str) -> str:
+def resolve_name(conn: sqlite3.Connection, name: str) -> str:
     """What a dotted name means through re-exports (itself when nothing else)."""
     found = conn.execute("SELECT target FROM names WHERE name = ?", (name,)).fetchone()
     return found[0] if found else name

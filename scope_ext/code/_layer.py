@@ -33,6 +33,7 @@ from ..runtime._runtime import namespace_of
 from ..runtime._service import call
 from ._errors import CodeError
 from ._files import FileFilter
+from ._graphs import CodeGraph, code_graph
 from ._grep import check_pattern, identifiers
 from ._index_run import IndexRun
 from ._repository import connect, file_uri
@@ -95,6 +96,22 @@ class CodeLayer:
         run in the background (a whole-program analysis in a worker process), and until it ends
         ``callers of`` and ``callees of`` answer from the calls as written and the last resolution."""
         await self.calls_idle.wait()
+
+    async def graph(self, kind: str, name: str, depth: int = 2, limit: int = 200) -> CodeGraph:
+        """A focused picture of the code around ``name`` (see :mod:`scope_ext.code._graphs`):
+        ``callers``, ``callees``, ``calls``, ``imports``, ``classes`` or ``complexity``, grown to
+        ``depth`` and holding at most ``limit`` nodes (``left_out`` counts the rest). Pictures
+        are of resolved calls: it waits for a resolution under way."""
+        await self.resolved()
+
+        def read() -> CodeGraph:
+            conn = self._reader()
+            try:
+                return code_graph(conn, kind, name, depth, limit)
+            finally:
+                conn.close()
+
+        return await trio.to_thread.run_sync(read)
 
     async def query(self, text: str) -> QueryResult:
         """Answer a question in the query language; raises :class:`QueryError` for a bad one."""

@@ -21,6 +21,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 
 from .._display import Displayable, in_kernel
 from .._result_table import QueryResult
+from ..code._graphs import KINDS as GRAPH_KINDS
 from ..code._index_run import IndexRun
 from ..code._layer import find_code_layer
 from ..code._start import start_code_layer
@@ -306,6 +307,14 @@ class ScopeMagics(Magics):
             parser = self._add(name, summary, getattr(self, f"_{name}"))
             parser.add_argument("text", nargs="+")
             parser.add_argument("--ns", default="production")
+        graph = self._add("graph", "a focused picture of the code: callers, callees, imports, classes...", self._graph)
+        graph.add_argument(
+            "kind", choices=list(GRAPH_KINDS), help="; ".join(f"{k}: {v}" for k, v in GRAPH_KINDS.items())
+        )
+        graph.add_argument("name", help="the function, class, module or package it starts from")
+        graph.add_argument("--depth", type=int, default=2, help="how far it grows (default 2)")
+        graph.add_argument("--limit", type=int, default=200, help="at most this many nodes (default 200)")
+        graph.add_argument("--ns", default="production")
         self._add(
             "timeline", "every namespace's events as they are stored, live (recent ones in a terminal)", self._timeline
         )
@@ -519,6 +528,10 @@ class ScopeMagics(Magics):
 
     def _grep(self, args: argparse.Namespace) -> QueryResult:
         return self._code(args.ns, lambda layer: layer.grep(args.text))  # type: ignore[no-any-return]
+
+    def _graph(self, args: argparse.Namespace) -> QueryResult:
+        graph = self._code(args.ns, lambda layer: layer.graph(args.kind, args.name, args.depth, args.limit))
+        return graph.table()  # type: ignore[no-any-return]
 
     def _find_child(self, ns_name: str, service: str) -> tuple[Process, Hashable]:
         ns = self._namespace(ns_name)
