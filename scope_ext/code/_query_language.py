@@ -319,34 +319,34 @@ def _escape(text: str) -> str:
 
 
 #: What a name in a question means (``target``): itself, what a module global of that name
-#: re-exports, and for a bare name every class and function so named and the builtin.
-_TARGET = (
-    "target(name) AS (SELECT ?1 UNION SELECT n.target FROM names n WHERE n.name = ?1 "
-    "UNION SELECT c.fullname FROM classes c WHERE ?2 AND c.name = ?1 "
-    "UNION SELECT f.fullname FROM functions f WHERE ?2 AND f.name = ?1 "
-    "UNION SELECT 'builtins.' || ?1 WHERE ?2)"
+#: re-exports, and for a bare name (:data:`_BARE`) every class and function so named and the builtin.
+_TARGET = "target(name) AS (SELECT ?1 UNION SELECT n.target FROM names n WHERE n.name = ?1{bare})"
+_BARE = (
+    " UNION SELECT c.fullname FROM classes c WHERE c.name = ?1"
+    " UNION SELECT f.fullname FROM functions f WHERE f.name = ?1 UNION SELECT 'builtins.' || ?1"
 )
 _CLASS_ROWS = "JOIN classes c ON c.fullname = {0} JOIN modules m ON m.id = c.module_id"
 
 
 def _named(kind: str, target: str) -> Compiled | None:
     """The questions about what a name means, through imports and re-exports."""
-    params = (target, "." not in target)
+    params = (target,)
+    cte = _TARGET.format(bare="" if "." in target else _BARE)  # one text per kind of name: each plan its indexes
     if kind == "deriving":  # resolved bases; a class resolution has not seen yet: bases as written
         return Compiled(
             "sql",
-            f"WITH {_TARGET} SELECT DISTINCT c.fullname, m.path, c.lineno AS line FROM inherits i "
+            f"WITH {cte} SELECT DISTINCT c.fullname, m.path, c.lineno AS line FROM inherits i "
             f"{_CLASS_ROWS.format('i.class')} WHERE i.base IN target UNION "
             "SELECT c.fullname, m.path, c.lineno FROM classes c JOIN class_bases b ON b.class_id = c.id "
-            "JOIN modules m ON m.id = c.module_id WHERE (b.base = ?1 OR b.base LIKE ?3 ESCAPE '\\') "
+            "JOIN modules m ON m.id = c.module_id WHERE b.base = ?1 "
             "AND NOT EXISTS (SELECT 1 FROM inherits i WHERE i.class = c.fullname) ORDER BY 1",
-            (*params, "%." + _escape(target)),
+            params,
             ("fullname", "path", "line"),
         )
     if kind == "subclasses":
         return Compiled(
             "sql",
-            f"WITH RECURSIVE {_TARGET}, below(name) AS (SELECT i.class FROM inherits i WHERE i.base IN target "
+            f"WITH RECURSIVE {cte}, below(name) AS (SELECT i.class FROM inherits i WHERE i.base IN target "
             "UNION SELECT i.class FROM inherits i JOIN below b ON i.base = b.name) "
             f"SELECT c.fullname, m.path, c.lineno AS line FROM below {_CLASS_ROWS.format('below.name')} ORDER BY 1",
             params,
@@ -355,7 +355,7 @@ def _named(kind: str, target: str) -> Compiled | None:
     if kind == "definition":
         return Compiled(
             "sql",
-            f"WITH {_TARGET} SELECT 'function' AS kind, f.fullname, m.path, f.lineno AS line FROM functions f "
+            f"WITH {cte} SELECT 'function' AS kind, f.fullname, m.path, f.lineno AS line FROM functions f "
             "JOIN modules m ON m.id = f.module_id WHERE f.fullname IN target "
             f"UNION ALL SELECT 'class', c.fullname, m.path, c.lineno FROM classes c "
             "JOIN modules m ON m.id = c.module_id WHERE c.fullname IN target "
@@ -366,7 +366,7 @@ def _named(kind: str, target: str) -> Compiled | None:
     if kind == "references":  # calls (with their lines), values read, bases, imports
         return Compiled(
             "sql",
-            f"WITH {_TARGET} SELECT referrer, how, path, line FROM ("
+            f"WITH {cte} SELECT referrer, how, path, line FROM ("
             "SELECT e.caller AS referrer, 'call' AS how, m.path, e.lineno AS line FROM edges e "
             "JOIN modules m ON m.id = e.module_id WHERE e.target IN target "
             "UNION SELECT r.scope, 'value', m.path, NULL FROM refs r JOIN modules m ON m.id = r.module_id "
