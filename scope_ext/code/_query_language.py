@@ -325,7 +325,9 @@ _BARE = (
     " UNION SELECT c.fullname FROM classes c WHERE c.name = ?1"
     " UNION SELECT f.fullname FROM functions f WHERE f.name = ?1 UNION SELECT 'builtins.' || ?1"
 )
-_CLASS_ROWS = "JOIN classes c ON c.fullname = {0} JOIN modules m ON m.id = c.module_id"
+#: A class's row for each name found (CROSS JOIN: from the names found to the classes, never a
+#: scan of every class probing the names).
+_CLASS_ROWS = "CROSS JOIN classes c ON c.fullname = {0} JOIN modules m ON m.id = c.module_id"
 
 
 def _named(kind: str, target: str) -> Compiled | None:
