@@ -234,7 +234,7 @@ def unused(conn: sqlite3.Connection, kind: str, prefix: str = "") -> list[tuple[
     """The unused ``kind`` ("function" or "class") candidates under ``prefix``, as the last
     call resolution found them: ``(fullname, path, line)``."""
     return conn.execute(
-        "SELECT fullname, path, line FROM unused WHERE kind = ? AND fullname LIKE ? ESCAPE '\\' ORDER BY fullname",
+        "SELECT fullname, path, line FROM unused WHERE kind = ? AND fullname LIKE ? ESCAPE '\\' ORDER BY fullname, path, line",
         (kind, _like_prefix(prefix)),
     ).fetchall()
 

@@ -295,7 +295,9 @@ class _Parser:
             direction = "ASC"
             if self.peek_words(1) in (["asc"], ["desc"]):
                 direction = self.expect_word("asc", "desc").upper()
-            order = f" ORDER BY {column} {direction}"
+            # ties in that field come out in the first column's order: the same rows every time,
+            # however the index numbered them (a limit cuts the same ones)
+            order = f" ORDER BY {column} {direction}, {FIELDS[entity][SHOWN[entity][0]]}"
         for word in ("limit", "offset"):
             if self.peek_words(1) == [word]:
                 self.at += 1
@@ -338,7 +340,7 @@ def _named(kind: str, target: str) -> Compiled | None:
         return Compiled(
             "sql",
             f"WITH {cte} SELECT DISTINCT c.fullname, m.path, c.lineno AS line FROM inherits i "
-            f"{_CLASS_ROWS.format('i.class')} WHERE i.base IN target UNION "
+            f"{_CLASS_ROWS.format('i.class')} WHERE i.base IN target UNION ALL "  # the rest: none in inherits
             "SELECT c.fullname, m.path, c.lineno FROM classes c JOIN class_bases b ON b.class_id = c.id "
             "JOIN modules m ON m.id = c.module_id WHERE b.base = ?1 "
             "AND NOT EXISTS (SELECT 1 FROM inherits i WHERE i.class = c.fullname) ORDER BY 1",
@@ -377,7 +379,7 @@ def _named(kind: str, target: str) -> Compiled | None:
             "UNION SELECT i.class, 'base', m.path, NULL FROM inherits i JOIN modules m ON m.id = i.module_id "
             "WHERE i.base IN target "
             "UNION SELECT m.name, 'import', m.path, NULL FROM names n JOIN modules m ON m.id = n.module_id "
-            "WHERE n.target IN target) ORDER BY path, line, referrer",
+            "WHERE n.target IN target) ORDER BY path, line, referrer, how",
             params,
             ("referrer", "how", "path", "line"),
         )
@@ -396,7 +398,7 @@ def _relation(kind: str, target: str) -> Compiled:
             "FROM edges e JOIN modules m ON m.id = e.module_id WHERE e.target = ?1 "
             "UNION ALL SELECT c.caller, c.callee, m.path, c.lineno FROM calls c "
             "JOIN modules m ON m.id = c.module_id WHERE coalesce(c.target, c.callee) = ?1) "
-            "ORDER BY path, line",
+            "ORDER BY path, line, caller, callee",
             (target,),
             ("caller", "callee", "path", "line"),
         )
