@@ -537,3 +537,42 @@ def unittest_case():
     import unittest
 
     return unittest.TestCase
+
+
+def test_resolution_does_not_depend_on_the_order_files_were_parsed_in(tmp_path):
+    """Saturation depends on the order values arrive: the worker solves in module-name order, so
+    an index parsed locally and one parsed on a cluster (other module ids) resolve alike."""
+    import sqlite3
+
+    from scope_ext.code._callgraph import pack
+    from scope_ext.code._facts import facts_of
+    from scope_ext.code._repository import RESOLVED, resolve_into
+
+    helpers = "".join(f"def f{i}(): pass\n" for i in range(MAX_VALUES + 5))
+    (tmp_path / "many.py").write_text(helpers + "def apply(fn):\n    fn()\n    return fn\n")
+    for i in range(6):
+        (tmp_path / f"user{i}.py").write_text(
+            "from many import apply, " + ", ".join(f"f{j}" for j in range(i * 12, i * 12 + 12)) + "\n"
+            "def run():\n" + "".join(f"    apply(f{j})()\n" for j in range(i * 12, i * 12 + 12))
+        )
+    paths = sorted(tmp_path.glob("*.py"))
+    flows = [
+        (i + 1, facts.module, pack(facts)) for i, facts in enumerate(facts_of(str(tmp_path), str(p)) for p in paths)
+    ]
+
+    def resolved(rows, name):
+        out = str(tmp_path / name)
+        resolve_into(rows, out)
+        conn = sqlite3.connect(out)
+        try:
+            names = {mid: module for mid, module, _ in rows}
+            return {
+                table: sorted((names[row[0]], *row[1:]) for row in conn.execute(f"SELECT * FROM {table}"))
+                for table in RESOLVED
+            }
+        finally:
+            conn.close()
+
+    forward = resolved(flows, "a.sqlite")
+    backward = resolved([(100 - mid, module, data) for mid, module, data in reversed(flows)], "b.sqlite")
+    assert forward == backward and forward["edges"]

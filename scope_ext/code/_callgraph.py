@@ -804,7 +804,7 @@ def import_groups(modules: list[Module]) -> list[list[Module]]:
     groups: dict[str, list[Module]] = {}
     for module in names.values():
         groups.setdefault(root(module.name), []).append(module)
-    return sorted(groups.values(), key=len, reverse=True)
+    return sorted(groups.values(), key=lambda group: (-len(group), group[0].name))
 
 
 def program(root: str, paths: Iterable[str]) -> list[Module]:

@@ -305,7 +305,9 @@ def resolve_into(source: str | list[tuple[int, str, bytes]], out: str) -> int:
         finally:
             conn.close()
     ids = {name: mid for mid, name, _ in source}
-    modules = [unpack(name, data) for _, name, data in source]
+    # In name order: what the solver leaves unresolved (an over-general helper's calls) must not
+    # depend on the order the files were parsed in (here, or on a Dask cluster).
+    modules = [unpack(name, data) for _, name, data in sorted(source, key=lambda row: row[1])]
     del source
     found = sqlite3.connect(out, isolation_level=None)
     edges = 0
