@@ -12,11 +12,11 @@ answer must equal the local one. Needs the ``bench`` extra for ``--dask``.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import time
-from code import corpus, corpus_folder
+from code import corpus, corpus_folder, timed_queries
+from typing import Any
 
 from _report import Rows, run_bench
 
@@ -38,9 +38,11 @@ QUERIES = (
 )
 
 
-async def index(folder: str, path: str, dask: str | None = None) -> tuple[float, int, dict[str, list]]:
-    """Index ``folder`` with call resolution: (seconds, kernel memory after, each query's answer
-    and, under the key of its text with " ms", its median time)."""
+async def index(
+    folder: str, path: str, dask: str | None = None
+) -> tuple[float, int, dict[str, tuple[float, list[tuple[Any, ...]]]]]:
+    """Index ``folder`` with call resolution: (seconds, kernel memory after, each query's median
+    time in ms and its rows)."""
     async with sx.open_runtime(foundation=True) as rt:
         code = await start_code_layer(rt.production, folder, index_path=path, dask=dask)
         start = time.perf_counter()
@@ -48,15 +50,7 @@ async def index(folder: str, path: str, dask: str | None = None) -> tuple[float,
         await code.resolved()
         seconds = time.perf_counter() - start
         memory = resident_bytes()
-        answers: dict[str, list] = {}
-        for query in QUERIES:
-            times = []
-            for _ in range(5):
-                code.changed()  # the answer cache is keyed by the index's version: defeated
-                started = time.perf_counter()
-                answers[query] = (await code.query(query)).rows
-                times.append((time.perf_counter() - started) * 1000)
-            answers[query + " ms"] = [statistics.median(times)]
+        answers = await timed_queries(code, QUERIES)
     return seconds, memory, answers
 
 
@@ -78,14 +72,14 @@ async def bench(quick: bool) -> Rows:
             (f"kernel memory after indexing {memory / 1e6:.0f} MB (target <= 300 MB)", memory <= 300e6),
         ]
         for query in QUERIES:
-            ms = answers[query + " ms"][0]
+            ms = answers[query][0]
             rows.append((f"query {query[:52]:<52} {ms:>6.1f} ms (median, uncached; target <= 20 ms)", ms <= 20))
         if DASK:
             from distributed import LocalCluster
 
             with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
                 dask_s, _, dask_answers = await index(many, os.path.join(tmp, "dask.sqlite"), cluster.scheduler_address)
-            same = all(dask_answers[q] == answers[q] for q in QUERIES)
+            same = all(dask_answers[q][1] == answers[q][1] for q in QUERIES)
             rows.append((f"on a Dask LocalCluster {dask_s:.1f} s: the same answers (target: all)", same))
     return rows
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 import time
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ class AnalysisService(Service):
             return counts
         if type(request) is _Ask:
             kind, prefix = request.text.split(":", 1)
-            return await trio.to_thread.run_sync(self._read, kind, prefix)
+            return await self.layer._read(lambda conn: _answer(conn, kind, prefix))
         return Service.handle_call(self, request, caller)
 
     async def _resolve_calls(self) -> None:
@@ -80,13 +81,11 @@ class AnalysisService(Service):
         finally:
             layer.calls_idle.set()
 
-    def _read(self, kind: str, argument: str) -> list[tuple[Any, ...]]:
-        conn = self.layer._reader()
-        try:
-            if kind == "cycles":
-                return [(i + 1, " -> ".join(cycle)) for i, cycle in enumerate(cycles(module_graph(conn)))]
-            if kind == "path":
-                return shortest_path(conn, *argument.split(" "))
-            return unused(conn, "class" if kind == "unused classes" else "function", argument)
-        finally:
-            conn.close()
+
+def _answer(conn: sqlite3.Connection, kind: str, argument: str) -> list[tuple[Any, ...]]:
+    """A question only analysis answers: import cycles, a path of calls, unused candidates."""
+    if kind == "cycles":
+        return [(i + 1, " -> ".join(cycle)) for i, cycle in enumerate(cycles(module_graph(conn)))]
+    if kind == "path":
+        return shortest_path(conn, *argument.split(" "))
+    return unused(conn, "class" if kind == "unused classes" else "function", argument)

@@ -467,14 +467,11 @@ class Solver:
     def _import(self, module: str, text: str) -> int:
         """The node an import binds: a constant module (or outside name), or for ``from m import
         x`` with ``m`` indexed and ``x`` not a submodule, ``m``'s global ``x`` itself."""
-        spec, colon, name = text[1:].partition(":")
-        stripped = spec.lstrip(".")
-        level = len(spec) - len(stripped)
         is_package = self.modules[module].is_package if module in self.modules else False
-        base = resolve_relative(package_of(module, is_package), level, stripped) if level else stripped
+        base, name = _imported(package_of(module, is_package), text)
         if base is None:
             return self.empty
-        if not colon:
+        if name is None:
             return self._constant(self.value(MODULE if base in self.modules else EXTERNAL, base))
         full = f"{base}.{name}" if base else name
         if full in self.modules:
@@ -769,6 +766,14 @@ def unpack(name: str, data: bytes) -> Module:
     )
 
 
+def _imported(package: str, text: str) -> tuple[str | None, str | None]:
+    """An import's value text (``@..pkg.mod:name``) read in ``package``: the absolute module it
+    names (None past the top-level package) and the name imported from it (None for ``import m``)."""
+    spec, colon, name = text[1:].partition(":")
+    stripped = spec.lstrip(".")
+    return resolve_relative(package, len(spec) - len(stripped), stripped), name if colon else None
+
+
 def import_groups(modules: list[Module]) -> list[list[Module]]:
     """The modules in groups that import one another (directly or not, either way): what one
     solver must see together. Biggest first."""
@@ -791,10 +796,7 @@ def import_groups(modules: list[Module]) -> list[list[Module]]:
         for _, _, text in module.flow.facts:
             if text[0] != "@":
                 continue
-            spec, _, name = text[1:].partition(":")
-            stripped = spec.lstrip(".")
-            level = len(spec) - len(stripped)
-            imported = resolve_relative(package, level, stripped) if level else stripped
+            imported, name = _imported(package, text)
             if imported and name and f"{imported}.{name}" in names:
                 imported = f"{imported}.{name}"
             while imported and imported not in names:  # a name inside a module: the module

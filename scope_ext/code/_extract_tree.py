@@ -87,6 +87,7 @@ class _Scope:
         "cls",
         "is_function",
         "members",
+        "parameters",
     )
 
     def __init__(self, node: tree_sitter.Node, is_function: bool, decorated: dict[int, tree_sitter.Node]) -> None:
@@ -102,6 +103,8 @@ class _Scope:
         self.qualname = ""
         self.cls: str | None = None
         self.members: list[_Scope] = []  # the scopes directly inside this one
+        #: A function's parameters as its record writes them (``a``, ``*rest``, ``**extra``).
+        self.parameters = _parameters(_field(node, "parameters")) if is_function else ()
 
 
 def _owners(
@@ -409,7 +412,7 @@ def extract(tree: tree_sitter.Tree) -> Extracted | None:
                     scope.cls,
                     line,
                     end,
-                    _parameters(_field(node, "parameters")),
+                    scope.parameters,
                     _decorators(scope),
                     node.child(0).type == "async",
                     _doc(scope.block),
@@ -593,7 +596,7 @@ class _Flow:
             if kind in ("default_parameter", "typed_default_parameter"):
                 name = _name(_field(param, "name"))
                 self.facts.extend((scope.qualname, name, v) for v in values(_field(param, "value")))
-        own.update(p.lstrip("*") for p in _parameters(_field(scope.node, "parameters")))
+        own.update(p.lstrip("*") for p in scope.parameters)
 
     def _assign(self, node: tree_sitter.Node) -> None:
         scope = self.scope_at(node.start_byte)

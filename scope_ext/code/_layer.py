@@ -22,8 +22,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import trio
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..foundation_layer._foundation import Foundation
 
 _memory_indexes = itertools.count(1)
+T = TypeVar("T")
 
 
 class CodeLayer:
@@ -103,19 +104,24 @@ class CodeLayer:
         ``depth`` and holding at most ``limit`` nodes (``left_out`` counts the rest). Pictures
         are of resolved calls: it waits for a resolution under way."""
         await self.resolved()
-
-        def read() -> CodeGraph:
-            conn = self._reader()
-            try:
-                return code_graph(conn, kind, name, depth, limit)
-            finally:
-                conn.close()
-
-        return await trio.to_thread.run_sync(read)
+        return await self._read(lambda conn: code_graph(conn, kind, name, depth, limit))
 
     async def query(self, text: str) -> QueryResult:
         """Answer a question in the query language; raises :class:`QueryError` for a bad one."""
         return await call(self.namespace.via("code.query"), _Ask(text), None)  # type: ignore[no-any-return]
+
+    async def _read(self, reader: Callable[[sqlite3.Connection], T]) -> T:
+        """``reader(conn)`` in a worker thread, on a read-only connection of its own (the layer's
+        own questions: not sandboxed or capped like :meth:`table`)."""
+
+        def run() -> T:
+            conn = self._reader()
+            try:
+                return reader(conn)
+            finally:
+                conn.close()
+
+        return await trio.to_thread.run_sync(run)
 
     def _reader(self) -> sqlite3.Connection:
         conn = connect(self.index_uri, readonly=True)
@@ -136,14 +142,8 @@ class CodeLayer:
         else:
             narrowing = ("SELECT path FROM modules WHERE error IS NULL", [])
 
-        def read() -> list[tuple[Any, ...]]:  # our own query: every file, not a user's capped result
-            conn = self._reader()
-            try:
-                return conn.execute(*narrowing).fetchall()
-            finally:
-                conn.close()
-
-        rows = await trio.to_thread.run_sync(read)
+        # our own query: every file, not a user's capped result
+        rows = await self._read(lambda conn: conn.execute(*narrowing).fetchall())
         paths = sorted(os.path.join(self.root, path) for (path,) in rows)
         matches = await call(self.namespace.via("code.parser"), _Grep(pattern, paths), None)
         matches.sort(key=lambda m: (m.path, m.line, m.column))  # the same text can match twice on a line
