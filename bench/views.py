@@ -30,6 +30,9 @@ import nbformat
 import trio
 from _report import Rows, run_bench
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from lab_page import open_notebook  # noqa: E402  (the browser tests' page helper)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 BUILD = """\
@@ -169,20 +172,6 @@ def notebook(path: Path, cells: list[str]) -> None:
     nbformat.write(book, path)
 
 
-def open_notebook(page: Any, base: str, token: str, name: str) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    page.goto(f"{base}/lab/tree/{name}?token={token}&reset")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    select = page.locator(".jp-Dialog button", has_text="Select")
-    try:  # a fresh server may ask which kernel to start
-        select.wait_for(timeout=3_000)
-        select.click()
-    except PlaywrightTimeout:
-        pass
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-
-
 def step(text: str) -> None:
     """Where the run is, on stderr (a browser run can take minutes)."""
     print(f"[views] {text}", file=sys.stderr, flush=True)
@@ -208,7 +197,7 @@ def anchor(page: Any, base: str, token: str, seconds: float) -> tuple[float, flo
     """A plain JupyterLab page, a notebook with no scope_ext in it and no sidebar: how long
     ``1 + 1`` takes from Shift+Enter to its output on screen, then its main thread's figures."""
     step("anchor: a plain JupyterLab page")
-    open_notebook(page, base, token, "plain.ipynb")
+    open_notebook(page, base, token, "plain.ipynb", timeout=90_000)
     time.sleep(1)
     run_cell(page, 0)  # a first run warms the kernel, as the services' cells warm it below
     page.wait_for_selector(".jp-OutputArea-executeResult", state="attached", timeout=60_000)
@@ -224,7 +213,7 @@ def services(page: Any, base: str, token: str, groups: int, seconds: float) -> d
     """Everything measured with ``groups * 100`` crashing services on screen."""
     total = groups * 100
     step(f"{total:,} services: opening the notebook")
-    open_notebook(page, base, token, f"tree{groups}.ipynb")
+    open_notebook(page, base, token, f"tree{groups}.ipynb", timeout=90_000)
     page.locator(".jp-SideBar li[data-id='scope-ext-sidebar']").click()
     run_cell(page, 0)  # %load_ext scope_ext
     run_cell(page, 1)  # the services

@@ -23,6 +23,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from lab_page import open_notebook
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -167,21 +168,6 @@ def chromium_page(last_look: str) -> Iterator[tuple[Any, list[str]]]:
         finally:
             page.screenshot(path=str(ARTIFACTS / last_look))
             browser.close()
-
-
-def open_notebook(page, base: str, token: str, name: str) -> None:
-    """Open a notebook and wait until its kernel is idle (choosing the kernel if asked)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    page.goto(f"{base}/lab/tree/{name}?token={token}&reset")  # reset: only this notebook open
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    select = page.locator(".jp-Dialog button", has_text="Select")
-    try:  # a fresh server may ask which kernel to start
-        select.wait_for(timeout=5_000)
-        select.click()
-    except PlaywrightTimeout:
-        pass
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
 
 
 def run_menu(page, item: str) -> None:
