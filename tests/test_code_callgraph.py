@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+import trio
 from code_project import with_code
 
 import scope_ext as sx
@@ -576,3 +577,43 @@ def test_resolution_does_not_depend_on_the_order_files_were_parsed_in(tmp_path):
     forward = resolved(flows, "a.sqlite")
     backward = resolved([(100 - mid, module, data) for mid, module, data in reversed(flows)], "b.sqlite")
     assert forward == backward and forward["edges"]
+
+
+def test_questions_asked_while_resolution_is_taken_in_are_answered(tmp_path):
+    """An index in memory (SQLite's shared cache) cannot change its schema while readers ask:
+    taking in a resolution must not, or queries and the writer fail with 'schema is locked'."""
+    for i in range(30):
+        (tmp_path / f"m{i}.py").write_text(
+            f"import json\nimport m{(i + 1) % 30}\ndef f{i}(x):\n    return json.dumps(x)\n"
+            f"class C{i}:\n    def g(self):\n        return f{i}(1)\n"
+        )
+
+    async def main(rt, code):
+        await (await code.index()).wait()
+        await code.resolved()
+        repository = rt.production.whereis("code.repository")
+        failures = []
+
+        async def ask():
+            while not done.is_set():
+                code.changed()  # no cached answer: each ask reads the index
+                try:
+                    await code.query("callers of json.dumps")
+                except Exception as exc:  # noqa: BLE001  (any failure is the finding)
+                    failures.append(repr(exc))
+                await trio.sleep(0)
+
+        done = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask)
+            for round in range(3):
+                (tmp_path / "m1.py").write_text((tmp_path / "m1.py").read_text() + f"# {round}\n")
+                await (await code.index()).wait()
+                await code.resolved()
+            done.set()
+        assert failures == []
+        assert rt.production.whereis("code.repository") is repository  # never restarted
+        (last, *_) = await sx.foundation().events.query(types="scope.code.calls.resolved")
+        assert last.data["edges"] > 0
+
+    with_code(tmp_path, main)

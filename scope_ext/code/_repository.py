@@ -442,12 +442,16 @@ class Repository:
         one transaction (rows of modules gone since, re-indexed or removed, are left out);
         returns how many edges there are now."""
         conn = self.conn
-        indexes = [i for i in SECONDARY_INDEXES if any(f" ON {t} " in i for t in RESOLVED)]
+        # Dropping the indexes and building them after the rows is several times cheaper, and
+        # ANALYZE keeps plans right; but both change the schema, which a shared in-memory index
+        # cannot do while readers ask (they would fail with "database schema is locked").
+        shared = "mode=memory" in self.uri
+        indexes = [] if shared else [i for i in SECONDARY_INDEXES if any(f" ON {t} " in i for t in RESOLVED)]
         conn.execute("ATTACH DATABASE ? AS found", (file_uri(path),))
         try:
             with conn:
                 conn.execute("BEGIN")
-                for statement in indexes:  # building them after the rows is several times cheaper
+                for statement in indexes:
                     conn.execute("DROP INDEX IF EXISTS " + statement.split()[5])
                 for table, columns in RESOLVED.items():
                     names = ", ".join(("module_id", *columns))
@@ -458,7 +462,8 @@ class Repository:
                     )
                 for statement in indexes:
                     conn.execute(statement)
-                conn.execute("ANALYZE main")
+                if not shared:
+                    conn.execute("ANALYZE main")
                 find_unused(conn)
                 return conn.execute("SELECT count(*) FROM main.edges").fetchone()[0]  # type: ignore[no-any-return]
         finally:
